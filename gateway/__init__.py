@@ -1,0 +1,1 @@
+"""offsets-gateway: a GraphQL gateway for carbon-credit ordering."""

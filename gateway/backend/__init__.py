@@ -1,0 +1,1 @@
+"""Typed async client for the offsets REST API (CNaught v1)."""

@@ -1,0 +1,1 @@
+"""The GraphQL schema: strawberry types and resolvers, one module per domain."""

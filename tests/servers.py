@@ -1,0 +1,49 @@
+"""Real uvicorn servers on free loopback ports, for end-to-end tests.
+
+`serve(app)` runs an ASGI app under uvicorn in a background thread (its own event loop) and yields the
+base URL once the server accepts connections; leaving the block shuts it down cleanly, lifespan included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class _ThreadServer(uvicorn.Server):
+    def install_signal_handlers(self) -> None:  # the main thread owns signals
+        pass
+
+
+@contextlib.contextmanager
+def serve(app: Any, *, port: int | None = None, timeout: float = 10.0) -> Iterator[str]:
+    """Serve `app` on 127.0.0.1 and yield its base URL, e.g. ``http://127.0.0.1:54321``."""
+    port = port or free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = _ThreadServer(config)
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"server on port {port} did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout)
