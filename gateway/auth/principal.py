@@ -1,0 +1,47 @@
+"""Who is calling: the authenticated principal and the scopes it may hold."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+READ = "read"
+ORDERS_WRITE = "orders:write"
+SUBACCOUNTS_WRITE = "subaccounts:write"
+ADMIN = "admin"
+
+ALL_SCOPES: frozenset[str] = frozenset({READ, ORDERS_WRITE, SUBACCOUNTS_WRITE, ADMIN})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller.
+
+    name: a label for logs and rate-limit keys (never a secret).
+    scopes: what the caller may do (see the scope constants of this module).
+    subaccount_id: when set, the caller sees only this subaccount and every upstream call carries it.
+    api_key: the caller's own upstream key in pass-through mode; None when the gateway's key is used.
+    """
+
+    name: str
+    scopes: frozenset[str]
+    subaccount_id: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+
+    def has_scope(self, scope: str) -> bool:
+        """True when the principal holds `scope` (or `admin`, which implies every scope)."""
+        return scope in self.scopes or ADMIN in self.scopes
+
+    @property
+    def is_bound(self) -> bool:
+        """True when the principal is confined to one subaccount."""
+        return self.subaccount_id is not None
+
+
+def sandbox_principal() -> Principal:
+    """The open principal of sandbox mode: every scope, no bound subaccount."""
+    return Principal(name="sandbox", scopes=ALL_SCOPES)
+
+
+def pass_through_principal(api_key: str) -> Principal:
+    """A caller bringing its own upstream key; the upstream decides what it may do."""
+    return Principal(name="pass-through", scopes=ALL_SCOPES, api_key=api_key)
