@@ -1,0 +1,90 @@
+"""Opaque client tokens listed in a clients file (JSON or TOML), stored as SHA-256 hashes.
+
+File shape (JSON shown; TOML uses ``[[clients]]`` tables with the same keys)::
+
+    {"clients": [{"name": "shop-frontend", "token_sha256": "<64 hex>", "scopes": ["read"],
+                  "subaccount_id": "sub_123"}]}
+
+Only the hash is stored, so the file itself is not a secret worth stealing; a presented token is hashed and
+compared against every entry in constant time, so timing does not reveal how close a guess came.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from gateway.auth.errors import ClientsFileError
+from gateway.auth.principal import ALL_SCOPES, Principal
+
+
+def hash_token(token: str) -> str:
+    """The hex SHA-256 of a token, as stored in the clients file."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ClientEntry(BaseModel):
+    """One client of the gateway."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    token_sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
+    scopes: frozenset[str]
+    subaccount_id: str | None = None
+
+    @field_validator("scopes")
+    @classmethod
+    def _known_scopes(cls, scopes: frozenset[str]) -> frozenset[str]:
+        unknown = scopes - ALL_SCOPES
+        if unknown:
+            raise ValueError(f"unknown scopes: {sorted(unknown)}")
+        return scopes
+
+    def principal(self) -> Principal:
+        """The principal this entry authenticates as."""
+        return Principal(name=f"client:{self.name}", scopes=self.scopes, subaccount_id=self.subaccount_id)
+
+
+class ClientsFile(BaseModel):
+    """The whole clients file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    clients: list[ClientEntry]
+
+
+class ClientRegistry:
+    """Looks up a presented token among the configured clients."""
+
+    def __init__(self, entries: list[ClientEntry]) -> None:
+        self._entries = [(bytes.fromhex(e.token_sha256), e) for e in entries]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def authenticate(self, token: str) -> Principal | None:
+        """The principal of `token`, or None when no client has it."""
+        digest = hashlib.sha256(token.encode()).digest()
+        found: ClientEntry | None = None
+        # No early exit: every entry is compared so the time taken does not depend on which one matched.
+        for stored, entry in self._entries:
+            if hmac.compare_digest(stored, digest):
+                found = entry
+        return found.principal() if found else None
+
+    @classmethod
+    def load(cls, path: Path) -> ClientRegistry:
+        """Read a clients file; `.toml` files are TOML, anything else JSON."""
+        try:
+            raw = path.read_bytes()
+            data = tomllib.loads(raw.decode()) if path.suffix == ".toml" else json.loads(raw)
+            return cls(ClientsFile.model_validate(data).clients)
+        except (OSError, ValueError, ValidationError) as exc:
+            # ValidationError is a ValueError; the message names fields, never token values.
+            raise ClientsFileError(f"cannot load clients file {path}: {exc}") from None

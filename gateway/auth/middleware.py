@@ -1,0 +1,57 @@
+"""ASGI middleware that authenticates every GraphQL request before the GraphQL layer sees it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+
+from starlette.datastructures import Headers
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gateway.auth.authenticate import Authenticator
+from gateway.auth.errors import AuthenticationError
+from gateway.auth.principal import Principal
+from gateway.security.responses import send_error
+
+logger = logging.getLogger(__name__)
+
+PRINCIPAL_KEY = "principal"
+
+
+class AuthenticationMiddleware:
+    """Puts the caller's Principal in ``scope["state"]``; answers 401 UNAUTHENTICATED when it has none.
+
+    A plain GET without a query (a browser opening GraphiQL) is let through unauthenticated: the page holds
+    no data, and every operation it then sends is authenticated like any other.
+    """
+
+    def __init__(self, app: ASGIApp, authenticator: Authenticator, *, paths: Collection[str]) -> None:
+        self.app = app
+        self.authenticator = authenticator
+        self.paths = frozenset(paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in self.paths or _is_page_load(scope):
+            await self.app(scope, receive, send)
+            return
+        try:
+            principal = await self.authenticator.authenticate(Headers(scope=scope).get("authorization"))
+        except AuthenticationError as exc:
+            logger.info("auth: rejected a request to %s: %s", scope["path"], exc)
+            headers = {"www-authenticate": 'Bearer realm="offsets-gateway"'}
+            await send_error(send, 401, exc.code, str(exc), headers)
+            return
+        scope.setdefault("state", {})[PRINCIPAL_KEY] = principal
+        await self.app(scope, receive, send)
+
+
+def _is_page_load(scope: Scope) -> bool:
+    query = scope.get("query_string", b"")
+    return scope["method"] in ("GET", "HEAD") and b"query=" not in query and b"extensions=" not in query
+
+
+def principal_of(connection: HTTPConnection) -> Principal | None:
+    """The principal the middleware authenticated for this request, if any."""
+    principal = connection.scope.get("state", {}).get(PRINCIPAL_KEY)
+    return principal if isinstance(principal, Principal) else None
