@@ -1,0 +1,155 @@
+"""Settings of the gateway, read once by `create_app` from the environment (prefix ``GATEWAY_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["critical", "error", "warning", "info", "debug"]
+
+#: The key the gateway presents to its embedded sandbox; the sandbox gives any key its own account.
+EMBEDDED_SANDBOX_KEY = "sk_sandbox_embedded"
+
+
+class Settings(BaseSettings):
+    """Everything the gateway can be told; each field is the env variable ``GATEWAY_<FIELD>``.
+
+    With no ``upstream_url`` the gateway runs on an embedded, in-process sandbox (no real credits are
+    bought). With an ``upstream_url`` but no ``upstream_api_key``, each caller's own
+    ``Authorization: Bearer`` key is passed through upstream.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+
+    upstream_url: str | None = Field(
+        default=None,
+        description="Base URL of the offsets REST API, e.g. `https://api.cnaught.com/v1`. "
+        "Unset: run on the embedded sandbox.",
+    )
+    upstream_api_key: SecretStr | None = Field(
+        default=None,
+        description="API key the gateway uses upstream. Unset with an upstream URL: pass through each "
+        "caller's `Authorization: Bearer` key.",
+    )
+    connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to open an upstream connection.")
+    read_timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for upstream response data.")
+    write_timeout: float = Field(default=30.0, gt=0, description="Seconds to send an upstream request body.")
+    pool_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds to wait for a free connection from the upstream pool."
+    )
+    max_connections: int = Field(default=100, ge=1, description="Upstream connection pool size.")
+    max_keepalive_connections: int = Field(
+        default=20, ge=0, description="Idle upstream connections kept open for reuse."
+    )
+    max_retries: int = Field(
+        default=3,
+        ge=0,
+        description="Retries of a failed upstream call (reads, and mutations carrying an idempotency key).",
+    )
+    retry_base_delay: float = Field(
+        default=0.25, ge=0, description="Seconds of the first retry's backoff ceiling; doubles per retry."
+    )
+    retry_max_delay: float = Field(
+        default=4.0, ge=0, description="Cap in seconds on the jittered backoff between two retries."
+    )
+    retry_after_cap: float = Field(
+        default=10.0, ge=0, description="Cap in seconds on how long an upstream `Retry-After` is honoured."
+    )
+    catalogue_cache_ttl: float = Field(
+        default=60.0,
+        ge=0,
+        description="Seconds portfolios, projects and categories are cached across requests, per API key "
+        "(0 disables).",
+    )
+    max_concurrent_upstream: int = Field(
+        default=10, ge=1, description="Upstream calls one GraphQL request may have in flight at once."
+    )
+    graphiql: bool | None = Field(
+        default=None,
+        description="Serve GraphiQL at `GET /graphql` to browsers. Unset: on with the embedded sandbox, "
+        "off otherwise.",
+    )
+    introspection: bool = Field(default=True, description="Answer schema introspection queries.")
+    log_level: LogLevel = Field(default="info", description="Log level of the gateway and uvicorn.")
+    sandbox_db: Path | None = Field(
+        default=None,
+        description="Embedded sandbox only: SQLite file keeping its state across restarts (unset: memory).",
+    )
+    sandbox_fulfilment_delay: float = Field(
+        default=3.0,
+        ge=0,
+        description="Embedded sandbox only: seconds an order stays `placed` before it is fulfilled.",
+    )
+
+    product_platform_url: str | None = Field(
+        default=None,
+        description="Base URL of the product platform that `recordProductOffsets`/`offsetProductBatch` "
+        "write to (seed 000), e.g. `https://platform.example/product-api`. Unset: the embedded sandbox's "
+        "product API in sandbox mode, else the product mutations answer PRODUCT_PLATFORM_NOT_CONFIGURED.",
+    )
+    product_platform_token_url: str | None = Field(
+        default=None,
+        description="OAuth2 token endpoint of the product platform. "
+        "Unset: `<product_platform_url>/oauth/token`.",
+    )
+    product_platform_client_id: str | None = Field(
+        default=None, description="OAuth2 client-credentials client id for the product platform."
+    )
+    product_platform_client_secret: SecretStr | None = Field(
+        default=None, description="OAuth2 client-credentials secret for the product platform."
+    )
+    product_platform_audience: str | None = Field(
+        default=None, description="Optional `audience` sent with product-platform token requests (Auth0)."
+    )
+    product_platform_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds to wait for the product platform (connect and read)."
+    )
+
+    @field_validator("product_platform_url", "product_platform_token_url")
+    @classmethod
+    def _check_product_urls(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an absolute http(s) URL")
+        return value.strip().rstrip("/")
+
+    @field_validator("upstream_url")
+    @classmethod
+    def _check_upstream_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an absolute http(s) URL, e.g. https://api.cnaught.com/v1")
+        return value.strip().rstrip("/")
+
+    @property
+    def embedded_sandbox(self) -> bool:
+        """True when no upstream URL is set and the gateway talks to its in-process sandbox."""
+        return self.upstream_url is None
+
+    @property
+    def pass_through_auth(self) -> bool:
+        """True when callers' own bearer keys are forwarded upstream (URL set, no gateway key)."""
+        return self.upstream_url is not None and self.upstream_api_key is None
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        """Whether GraphiQL is served: the explicit setting, else on only for the embedded sandbox."""
+        return self.embedded_sandbox if self.graphiql is None else self.graphiql
+
+    @property
+    def safe_upstream_url(self) -> str:
+        """The upstream URL fit for logs and messages: any user:password part is removed."""
+        if self.upstream_url is None:
+            return "embedded sandbox"
+        parts = urlsplit(self.upstream_url)
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
