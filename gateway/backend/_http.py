@@ -1,0 +1,326 @@
+"""The backend client's HTTP layer: URLs, headers, timeouts, retries with backoff, and JSON decoding.
+
+Everything that knows about HTTP lives here; `client.py` only names endpoints and validates payloads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import orjson
+from pydantic import SecretStr
+
+from gateway.backend.errors import (
+    BackendConnectionError,
+    BackendDecodeError,
+    BackendError,
+    BackendStatusError,
+    BackendTimeoutError,
+    IdempotencyConflictError,
+    NotFoundError,
+    UnauthorizedError,
+    error_from_response,
+)
+
+logger = logging.getLogger("gateway.backend")
+
+Sleep = Callable[[float], Awaitable[None]]
+QueryValue = str | int | float | None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently to retry a call that may be retried.
+
+    `max_attempts` counts the first try (1 = never retry). Between attempts the client waits a random time
+    in `[0, min(max_delay, base_delay * 2**(n-1))]` ("full jitter", so many clients do not retry in lock
+    step), or what the upstream's `Retry-After` asks for, capped at `max_retry_after`.
+    """
+
+    max_attempts: int = 3
+    base_delay: float = 0.25
+    max_delay: float = 4.0
+    max_retry_after: float = 10.0
+
+    def backoff(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
+        """Full-jitter delay after failed attempt number `attempt` (1-based)."""
+        ceiling: float = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
+        return ceiling * rand()
+
+    def delay(
+        self, attempt: int, retry_after: float | None, rand: Callable[[], float] = random.random
+    ) -> float:
+        """Delay before the next attempt: the server's `Retry-After` (capped) wins over our own backoff."""
+        if retry_after is not None:
+            return min(retry_after, self.max_retry_after)
+        return self.backoff(attempt, rand)
+
+
+class Retry(enum.Enum):
+    """Which failures an endpoint may be retried on."""
+
+    NEVER = "never"  # non-idempotent mutations without a key (checkout create, logo from URL)
+    SAFE = "safe"  # reads, quotes, PUT and DELETE: repeating them changes nothing
+    KEYED = "keyed"  # POSTs carrying an Idempotency-Key: the upstream performs them once
+
+
+@dataclass(frozen=True)
+class RequestEvent:
+    """One attempt of one call, for metrics: no headers, no query, no body."""
+
+    method: str
+    route: str
+    status: int | None
+    attempt: int
+    elapsed: float
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class RawResult:
+    """A successful response as the client needs it."""
+
+    status: int
+    data: Any
+    replayed: bool
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Call:
+    """Everything one logical call needs; the HTTP layer may send it several times."""
+
+    method: str
+    route: str  # path template, e.g. "/orders/{id}": used in logs and metrics
+    path: str  # the route with its (percent-encoded) parameters filled in
+    retry: Retry
+    api_key: str | None = None
+    query: Mapping[str, QueryValue] | None = None
+    json: Any = None
+    content: bytes | None = None
+    content_type: str | None = None
+    subaccount_id: str | None = None
+    idempotency_key: str | None = None
+    key_generated: bool = False
+    authenticated: bool = True  # False only for the health probe in pass-through mode
+    timeout: httpx.Timeout | None = None
+
+
+def fill_route(route: str, **params: str) -> str:
+    """Fill a path template with ids, percent-encoding each so an id can never change the path."""
+    encoded = {}
+    for name, value in params.items():
+        if not value or value in {".", ".."}:
+            # No upstream id is empty or a dot segment; sending one would address another resource.
+            raise NotFoundError(status=404, title="Not found", detail=f"invalid {name}", path=route)
+        encoded[name] = quote(value, safe="")
+    return route.format(**encoded)
+
+
+def new_idempotency_key() -> str:
+    return str(uuid.uuid4())
+
+
+def _user_agent() -> str:
+    try:
+        version = metadata.version("offsets-gateway")
+    except metadata.PackageNotFoundError:
+        version = "0"
+    return f"offsets-gateway/{version}"
+
+
+def _strip_userinfo(base_url: str) -> str:
+    """Drop `user:pass@` from the base URL: the upstream authenticates by bearer key, and httpx would turn
+    userinfo into a Basic Authorization header that replaces the bearer one."""
+    url = httpx.URL(base_url)
+    if url.userinfo:
+        logger.warning("ignoring credentials embedded in the upstream URL; use the API key setting")
+        url = url.copy_with(username=None, password=None)
+    return str(url).rstrip("/")
+
+
+def _secret(value: str | SecretStr | None) -> str | None:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+class HttpTransport:
+    """Sends `Call`s to the upstream with auth, timeouts and retries; raises the `errors` tree."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str,
+        api_key: str | SecretStr | None,
+        retry: RetryPolicy,
+        timeout: httpx.Timeout | None = None,
+        max_concurrency: int | None = None,
+        on_request: Callable[[RequestEvent], None] | None = None,
+        sleep: Sleep = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._http = http
+        self._base_url = _strip_userinfo(base_url)
+        self._api_key = _secret(api_key)
+        self.retry = retry
+        self._timeout = timeout
+        self._limit = asyncio.Semaphore(max_concurrency) if max_concurrency else None
+        self._on_request = on_request
+        self._sleep = sleep
+        self._rand = rand
+        self._user_agent = _user_agent()
+
+    @property
+    def has_api_key(self) -> bool:
+        return bool(self._api_key)
+
+    def __repr__(self) -> str:
+        return f"HttpTransport(base_url={self._base_url!r})"
+
+    async def send(self, call: Call) -> RawResult:
+        """Send `call`, retrying as its `Retry` mode and the policy allow; return the decoded 2xx response."""
+        if call.authenticated:
+            _require_key(call.api_key or self._api_key, call)
+        attempt = 1
+        while True:
+            try:
+                response = await self._attempt(call, attempt)
+                if response.is_success:
+                    return self._result(call, response, attempt)
+                raise error_from_response(response, method=call.method, path=call.path)
+            except BackendError as exc:
+                if not self._should_retry(call, exc, attempt):
+                    raise
+                await self._sleep(self.retry.delay(attempt, _retry_after(exc), self._rand))
+                attempt += 1
+
+    def _should_retry(self, call: Call, exc: BackendError, attempt: int) -> bool:
+        if attempt >= self.retry.max_attempts or call.retry is Retry.NEVER:
+            return False
+        if isinstance(exc, IdempotencyConflictError):
+            # Only our own earlier attempt can hold our key when we are retrying: it is still in flight
+            # upstream, so wait for it and then get its replayed result. On the first attempt the key
+            # belongs to a concurrent caller request, which the caller must hear about.
+            return call.retry is Retry.KEYED and attempt > 1
+        if isinstance(exc, BackendStatusError):
+            return exc.status == 429 or exc.status >= 500
+        return isinstance(exc, BackendConnectionError)
+
+    async def _attempt(self, call: Call, attempt: int) -> httpx.Response:
+        started = time.perf_counter()
+        status: int | None = None
+        error: str | None = None
+        try:
+            async with self._slot():
+                # auth=None: this layer owns the Authorization header, whatever the shared client's default.
+                response = await self._http.send(self._build(call), auth=None)
+            status = response.status_code
+            return response
+        except httpx.TimeoutException as exc:
+            error = type(exc).__name__
+            raise BackendTimeoutError(
+                f"upstream timed out ({error})", method=call.method, path=call.path
+            ) from exc
+        except httpx.TransportError as exc:
+            error = type(exc).__name__
+            raise BackendConnectionError(
+                f"could not reach upstream ({error})", method=call.method, path=call.path
+            ) from exc
+        finally:
+            self._report(call, attempt, status, time.perf_counter() - started, error)
+
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        if self._limit is None:
+            yield
+            return
+        async with self._limit:
+            yield
+
+    def _build(self, call: Call) -> httpx.Request:
+        content = orjson.dumps(call.json) if call.json is not None else call.content
+        params = {k: v for k, v in (call.query or {}).items() if v is not None}
+        timeout = call.timeout or self._timeout
+        return self._http.build_request(
+            call.method,
+            self._base_url + call.path,
+            params=params or None,
+            content=content,
+            headers=self._headers(call),
+            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+        )
+
+    def _headers(self, call: Call) -> dict[str, str]:
+        headers = {"Accept": "application/json", "User-Agent": self._user_agent}
+        api_key = call.api_key or self._api_key
+        if call.authenticated and api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        if call.json is not None:
+            headers["Content-Type"] = "application/json"
+        elif call.content_type is not None:
+            headers["Content-Type"] = call.content_type
+        if call.subaccount_id is not None:
+            headers["X-Subaccount-Id"] = call.subaccount_id
+        if call.idempotency_key is not None:
+            headers["Idempotency-Key"] = call.idempotency_key
+        return headers
+
+    def _result(self, call: Call, response: httpx.Response, attempts: int) -> RawResult:
+        replayed = response.headers.get("x-idempotent-replay", "").strip().lower() == "true"
+        # A replay of a key this client made up for the call can only be of our own lost earlier attempt:
+        # for the caller the action happened now, once.
+        replayed = replayed and not call.key_generated
+        return RawResult(response.status_code, self._decode(call, response), replayed, attempts)
+
+    @staticmethod
+    def _decode(call: Call, response: httpx.Response) -> Any:
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
+            raise BackendDecodeError(
+                "upstream sent a body that is not JSON", method=call.method, path=call.path
+            ) from exc
+
+    def _report(
+        self, call: Call, attempt: int, status: int | None, elapsed: float, error: str | None
+    ) -> None:
+        logger.debug(
+            "%s %s -> %s (attempt %d, %.3fs)",
+            call.method,
+            call.route,
+            status if status is not None else error,
+            attempt,
+            elapsed,
+        )
+        if self._on_request is not None:
+            self._on_request(RequestEvent(call.method, call.route, status, attempt, elapsed, error))
+
+
+def _require_key(api_key: str | None, call: Call) -> None:
+    """Fail before sending when there is no key: the upstream would only answer 401."""
+    if not api_key:
+        raise UnauthorizedError(
+            status=401,
+            title="Unauthorized",
+            detail="no API key configured or supplied",
+            method=call.method,
+            path=call.path,
+        )
+
+
+def _retry_after(exc: BackendError) -> float | None:
+    return exc.retry_after if isinstance(exc, BackendStatusError) else None
