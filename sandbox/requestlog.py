@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 # Scope keys shared with `sandbox.faults` (ASGI allows namespaced extension keys in the scope).
 RAW_RECEIVE_KEY = "sandbox.raw_receive"
 FAULT_KEY = "sandbox.fault"
+DROPPED_KEY = "sandbox.dropped"
 
 _REDACTED_HEADERS = frozenset({"authorization", "proxy-authorization"})
 # Admin traffic is not part of what "the sandbox received" from a client under test.
@@ -235,8 +236,10 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, recording_receive, recording_send)
         except BaseException:
-            # ServerErrorMiddleware (outside us) turns the exception into a 500 when nothing was sent yet.
-            status.append(500)
+            # ServerErrorMiddleware (outside us) turns the exception into a 500 when nothing was sent yet;
+            # a dropped connection (in-process, it is an exception too) answers nothing.
+            if not scope.get(DROPPED_KEY):
+                status.append(500)
             raise
         finally:
             self._record(scope, status[0] if status else None, b"".join(chunks))

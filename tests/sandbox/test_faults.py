@@ -1,0 +1,211 @@
+"""Fault injection, observed the way a real client sees it: over real HTTP against uvicorn."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from sandbox.faults import FaultMiddleware, Faults, fault_routes
+from sandbox.requestlog import RequestLog, RequestLogMiddleware, request_log_routes
+from tests.servers import serve
+
+
+@dataclass
+class Tiny:
+    """A stand-in sandbox whose POST /v1/orders has an observable side effect."""
+
+    app: Starlette
+    url: str
+    created: list[object] = field(default_factory=list)
+
+    @property
+    def faults(self) -> Faults:
+        faults: Faults = self.app.state.faults
+        return faults
+
+    @property
+    def log(self) -> RequestLog:
+        log: RequestLog = self.app.state.request_log
+        return log
+
+
+def _tiny_app(created: list[object], *, seed: int | None = None) -> Starlette:
+    async def create_order(request: Request) -> Response:
+        created.append(await request.json())
+        return JSONResponse({"id": f"o{len(created)}"}, status_code=201)
+
+    async def get_order(request: Request) -> Response:
+        return JSONResponse({"id": request.path_params["id"]})
+
+    async def fulfil(request: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    orders = [Route("/orders", create_order, methods=["POST"]), Route("/orders/{id}", get_order)]
+    routes = [Mount("/v1", routes=orders), Route("/_sandbox/orders/{id}/fulfil", fulfil, methods=["POST"])]
+    log, faults = RequestLog(), Faults(seed=seed)
+    middleware = [Middleware(RequestLogMiddleware, log=log), Middleware(FaultMiddleware, faults=faults)]
+    app = Starlette(routes=[*routes, *fault_routes(), *request_log_routes()], middleware=middleware)
+    app.state.request_log, app.state.faults = log, faults
+    return app
+
+
+@pytest.fixture
+def tiny() -> Iterator[Tiny]:
+    created: list[object] = []
+    app = _tiny_app(created, seed=7)
+    with serve(app) as url:
+        yield Tiny(app, url, created)
+
+
+def test_status_fault_answers_without_running_the_endpoint(tiny: Tiny) -> None:
+    tiny.faults.set([{"route": "POST /v1/orders", "status": 503, "times": 1}])
+    with httpx.Client(base_url=tiny.url) as client:
+        first = client.post("/v1/orders", json={"amount_kg": 1})
+        second = client.post("/v1/orders", json={"amount_kg": 1})
+    assert first.status_code == 503
+    assert first.headers["content-type"] == "application/problem+json"
+    assert first.json()["status"] == 503
+    assert second.status_code == 201
+    assert len(tiny.created) == 1  # the faulted request never reached the endpoint
+    assert [r.status for r in tiny.log.entries] == [503, 201]
+    assert tiny.log.count(route="POST /v1/orders") == 2
+    assert tiny.log.entries[0].fault == "status 503"
+
+
+def test_rate_limit_fault_sends_retry_after(tiny: Tiny) -> None:
+    tiny.faults.set([{"route": "GET /v1/orders/{id}", "status": 429, "retry_after": 7}])
+    with httpx.Client(base_url=tiny.url) as client:
+        limited = client.get("/v1/orders/abc")
+        untouched = client.post("/v1/orders", json={})
+    assert (limited.status_code, limited.headers["retry-after"]) == (429, "7")
+    assert untouched.status_code == 201
+
+
+def test_dropped_connection_is_a_transport_error_for_the_client(tiny: Tiny) -> None:
+    tiny.faults.set([{"route": "POST /v1/orders", "drop_connection": True, "times": 1}])
+    with httpx.Client(base_url=tiny.url) as client:
+        with pytest.raises(httpx.RemoteProtocolError, match="without sending a response"):
+            client.post("/v1/orders", json={"amount_kg": 2})
+        assert client.post("/v1/orders", json={"amount_kg": 3}).status_code == 201
+    assert tiny.created == [{"amount_kg": 3}]
+    dropped = tiny.log.entries[0]
+    assert (dropped.route, dropped.status, dropped.fault) == ("POST /v1/orders", None, "drop_connection")
+
+
+def test_fail_after_processing_creates_the_order_but_answers_502(tiny: Tiny) -> None:
+    tiny.faults.set([{"route": "POST /v1/orders", "fail_after_processing": True, "times": 1}])
+    with httpx.Client(base_url=tiny.url) as client:
+        lost = client.post("/v1/orders", json={"amount_kg": 4})
+        assert client.post("/v1/orders", json={"amount_kg": 5}).status_code == 201
+    assert lost.status_code == 502
+    assert tiny.created == [{"amount_kg": 4}, {"amount_kg": 5}]
+    assert tiny.log.entries[0].fault == "fail_after_processing: status 502 (endpoint answered 201)"
+
+
+def test_fail_after_processing_can_drop_the_connection(tiny: Tiny) -> None:
+    tiny.faults.set([{"route": "POST /v1/orders", "fail_after_processing": True, "drop_connection": True}])
+    with httpx.Client(base_url=tiny.url) as client, pytest.raises(httpx.RemoteProtocolError):
+        client.post("/v1/orders", json={"amount_kg": 6})
+    assert tiny.created == [{"amount_kg": 6}]
+    assert tiny.log.entries[0].status is None
+
+
+def test_latency_delays_only_matching_requests(tiny: Tiny) -> None:
+    tiny.faults.set([{"path_prefix": "/v1/orders/", "method": "GET", "latency_ms": 300}])
+    with httpx.Client(base_url=tiny.url) as client:
+        started = time.monotonic()
+        assert client.get("/v1/orders/x").status_code == 200
+        slow = time.monotonic() - started
+        started = time.monotonic()
+        assert client.post("/v1/orders", json={}).status_code == 201
+        fast = time.monotonic() - started
+    assert slow >= 0.3
+    assert fast < 0.3
+
+
+def test_error_rate_hits_a_fraction_of_requests(tiny: Tiny) -> None:
+    tiny.faults.set([{"route": "GET /v1/orders/{id}", "status": 500, "error_rate": 0.5}])
+    with httpx.Client(base_url=tiny.url) as client:
+        statuses = [client.get(f"/v1/orders/{i}").status_code for i in range(100)]
+    failures = statuses.count(500)
+    assert 20 <= failures <= 80  # binomial(100, 0.5): outside this band has probability < 1e-9
+    assert statuses.count(200) == 100 - failures
+    assert tiny.faults.snapshot()[0]["hits"] == failures
+
+
+def test_sandbox_only_endpoints_are_never_faulted(tiny: Tiny) -> None:
+    tiny.faults.set([{"status": 500}])
+    with httpx.Client(base_url=tiny.url) as client:
+        assert client.get("/v1/orders/a").status_code == 500
+        assert client.post("/_sandbox/orders/a/fulfil").status_code == 200
+        assert client.get("/_sandbox/faults").status_code == 200
+
+
+def test_admin_api_sets_lists_and_clears_rules(tiny: Tiny) -> None:
+    with httpx.Client(base_url=tiny.url) as client:
+        put = client.put(
+            "/_sandbox/faults", json=[{"route": "GET /v1/orders/{id}", "status": 502, "times": 2}]
+        )
+        assert put.status_code == 200
+        assert client.get("/v1/orders/a").status_code == 502
+        (listed,) = client.get("/_sandbox/faults").json()["data"]
+        assert listed["route"] == "GET /v1/orders/{id}"
+        assert (listed["status"], listed["times"], listed["remaining"], listed["hits"]) == (502, 2, 1, 1)
+        added = client.post("/_sandbox/faults", json={"route": "POST /v1/orders", "status": 500})
+        assert added.status_code == 201 and len(added.json()["data"]) == 2
+        assert client.delete("/_sandbox/faults").status_code == 204
+        assert client.get("/v1/orders/a").status_code == 200
+        assert client.get("/_sandbox/faults").json() == {"data": []}
+
+
+@pytest.mark.parametrize(
+    ("rules", "field"),
+    [
+        ([{"route": "POST /v1/orders", "status": 404}], "0.status"),
+        ([{"route": "post /v1/orders", "status": 500}], "0"),
+        ([{"route": "POST /v1/orders"}], "0"),
+        ([{"route": "POST /v1/orders", "status": 500, "drop_connection": True}], "0"),
+        ([{"status": 500, "error_rate": 2}], "0.error_rate"),
+        ([{"status": 500, "bogus": 1}], "0.bogus"),
+        ({"not": "a list"}, "rules"),
+    ],
+)
+def test_bad_rules_are_400_problems_and_change_nothing(tiny: Tiny, rules: object, field: str) -> None:
+    tiny.faults.set([{"route": "GET /v1/orders/{id}", "latency_ms": 1}])
+    with httpx.Client(base_url=tiny.url) as client:
+        response = client.put("/_sandbox/faults", json=rules)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"] == "https://api.cnaught.com/v1/errors/invalid-parameters"
+    assert field in problem["errors"]
+    assert len(tiny.faults.snapshot()) == 1
+
+
+def test_in_process_api_validates_too() -> None:
+    with pytest.raises(ValidationError):
+        Faults().set([{"route": "POST /v1/orders", "retry_after": 3, "status": 500}])
+
+
+async def test_in_process_drop_raises_what_httpx_would() -> None:
+    created: list[object] = []
+    app = _tiny_app(created)
+    app.state.faults.set(
+        [{"route": "POST /v1/orders", "fail_after_processing": True, "drop_connection": True}]
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await client.post("/v1/orders", json={"amount_kg": 1})
+    assert created == [{"amount_kg": 1}]
+    assert app.state.request_log.entries[0].status is None
