@@ -1,0 +1,44 @@
+"""Error masking: unexpected exceptions reach clients as a generic error with a stable code, never details.
+
+Errors meant for clients are `GraphQLError`s (raised by resolvers, permissions or the schema's own
+validation), so they pass through unchanged with their ``extensions.code``. Anything else - a bug, a
+library error whose message may hold an upstream URL or a key - is replaced by "Internal server error"
+with code ``INTERNAL_SERVER_ERROR``. strawberry logs the original error (with its traceback) on the
+``strawberry.execution`` logger before this extension masks it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+INTERNAL_ERROR_CODE = "INTERNAL_SERVER_ERROR"
+INTERNAL_ERROR_MESSAGE = "Internal server error"
+
+
+def internal_error_body() -> dict[str, Any]:
+    """The response body for a failure outside GraphQL execution."""
+    return {"errors": [{"message": INTERNAL_ERROR_MESSAGE, "extensions": {"code": INTERNAL_ERROR_CODE}}]}
+
+
+def should_mask(error: GraphQLError) -> bool:
+    """Mask every error that was not raised deliberately as a `GraphQLError`."""
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)
+
+
+class MaskInternalErrors(MaskErrors):
+    """strawberry's `MaskErrors`, keeping the error's location and adding the stable code."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=should_mask, error_message=INTERNAL_ERROR_MESSAGE)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        return GraphQLError(
+            message=INTERNAL_ERROR_MESSAGE,
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": INTERNAL_ERROR_CODE},
+        )

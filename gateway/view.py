@@ -1,0 +1,195 @@
+"""The ``/graphql`` endpoint: strawberry's ASGI view made to follow the GraphQL-over-HTTP spec.
+
+What strawberry 0.341 leaves to us, and this module adds:
+
+- Media type negotiation: ``application/graphql-response+json`` when the client lists it in ``Accept``,
+  ``application/json`` otherwise (also for ``*/*`` or no ``Accept``, as the spec recommends).
+- Request errors (the document does not parse or validate, variables do not coerce) carry no ``data``
+  key, and are answered ``400`` under ``application/graphql-response+json``. Under ``application/json``
+  they stay ``200`` because legacy clients expect that.
+- Mutations over GET get ``405`` with ``Allow: POST`` (strawberry says ``400``).
+- Errors strawberry raises as plain-text HTTP errors (bad JSON, missing query...) become GraphQL-shaped
+  JSON bodies, and any unexpected exception becomes a generic ``500`` with no detail.
+- orjson encoding, and the local GraphiQL page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeGuard
+
+import orjson
+from cross_web import HTTPException
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema.base import BaseSchema
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
+
+from gateway.masking import INTERNAL_ERROR_CODE, internal_error_body
+
+logger = logging.getLogger(__name__)
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+JSON = "application/json"
+
+ContextGetter = Callable[[Request, Response], Awaitable[Any]]
+
+
+def accepted_media_type(accept: str | None) -> str:
+    """The response media type for an ``Accept`` header (GraphQL-over-HTTP content negotiation).
+
+    ``application/graphql-response+json`` is chosen only when named explicitly with a quality at least as
+    high as ``application/json``'s; wildcards and a missing header mean ``application/json``.
+    """
+    weights = _media_weights(accept or "")
+    preferred = weights.get(GRAPHQL_RESPONSE_JSON, 0.0)
+    if preferred > 0 and preferred >= weights.get(JSON, 0.0):
+        return GRAPHQL_RESPONSE_JSON
+    return JSON
+
+
+def _media_weights(accept: str) -> dict[str, float]:
+    weights: dict[str, float] = {}
+    for item in accept.split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        weights[media.lower()] = _quality(params)
+    return weights
+
+
+def _quality(params: list[str]) -> float:
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return float(value)
+            except ValueError:
+                return 0.0
+    return 1.0
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """True when the operation never started executing: parse, validation or variable coercion errors.
+
+    Strawberry marks parse and validation failures as `PreExecutionError`; graphql-core reports variable
+    coercion failures as a result without data whose errors have no field path (field errors always do).
+    """
+    if isinstance(result, PreExecutionError):
+        return True
+    errors = result.errors or []
+    return result.data is None and bool(errors) and all(e.path is None for e in errors)
+
+
+def _is_internal(errors: list[GraphQLError] | None) -> bool:
+    return any((e.extensions or {}).get("code") == INTERNAL_ERROR_CODE for e in errors or ())
+
+
+class _SubResponse(Response):
+    """Strawberry's per-request sub-response, also carrying the negotiated media type."""
+
+    def __init__(self, media_type: str) -> None:
+        super().__init__()
+        self.status_code = None  # type: ignore[assignment]  # "not set by a resolver"
+        del self.headers["content-length"]
+        self.media_type = media_type
+
+
+class GatewayGraphQL(GraphQL[Any, None]):
+    """The gateway's GraphQL view. `context_getter(request, response)` builds each request's context."""
+
+    def __init__(
+        self, schema: BaseSchema, *, context_getter: ContextGetter, graphiql_html: str | None
+    ) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if graphiql_html else None,
+            allow_queries_via_get=True,
+            multipart_uploads_enabled=True,
+        )
+        self._context_getter = context_getter
+        self._graphiql_html = graphiql_html or ""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self._respond(request)
+            await response(scope, receive, send)
+        finally:
+            await request.close()  # closes uploaded files spooled to disk by a multipart request
+
+    async def _respond(self, request: Request) -> Response:
+        media_type = accepted_media_type(request.headers.get("accept"))
+        try:
+            return await self.run(request)
+        except HTTPException as exc:
+            return self._http_error(exc, media_type)
+        except Exception:
+            # Unexpected failures outside execution (e.g. while building the context): log the cause here,
+            # tell the client nothing about it.
+            logger.exception("unhandled error while serving a GraphQL request")
+            return Response(orjson.dumps(internal_error_body()), status_code=500, media_type=media_type)
+
+    def _http_error(self, exc: HTTPException, media_type: str) -> Response:
+        status, headers = exc.status_code, {}
+        if status == 405:
+            headers["allow"] = "GET, POST"
+        if isinstance(exc.__cause__, InvalidOperationTypeError):
+            # A mutation over GET: only POST may change state, so say which method would work.
+            status, headers = 405, {"allow": "POST"}
+        body = {"errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}]}
+        return Response(orjson.dumps(body), status_code=status, media_type=media_type, headers=headers)
+
+    async def get_context(self, request: Any, response: Any) -> Any:
+        return await self._context_getter(request, response)
+
+    async def get_sub_response(self, request: Any) -> Response:
+        sub_response = _SubResponse(accepted_media_type(request.headers.get("accept")))
+        request.state.graphql_sub_response = sub_response
+        return sub_response
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(self._graphiql_html)
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        response_data = await super().process_result(request, result)
+        if is_request_error(result):
+            # The GraphQL spec: no `data` entry when execution never started.
+            response_data.pop("data", None)
+            self._mark_request_error(request, result)
+        return response_data
+
+    def _mark_request_error(self, request: Request, result: ExecutionResult) -> None:
+        sub_response = request.state.graphql_sub_response
+        if _is_internal(result.errors):
+            sub_response.status_code = 500
+        elif sub_response.media_type == GRAPHQL_RESPONSE_JSON:
+            sub_response.status_code = 400
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        media_type = sub_response.media_type if _is_sub_response(sub_response) else JSON
+        response = Response(self.encode_json(response_data), status_code=200, media_type=media_type)
+        response.headers.raw.extend(sub_response.headers.raw)
+        response.background = sub_response.background
+        if sub_response.status_code:
+            response.status_code = sub_response.status_code
+        return response
+
+
+def _is_sub_response(response: Response) -> TypeGuard[_SubResponse]:
+    return isinstance(response, _SubResponse)
