@@ -1,0 +1,132 @@
+"""Backend models: request params render the documented bodies; responses parse the documented JSON."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pydantic
+import pytest
+
+from gateway.backend import models as m
+
+
+def test_order_by_amount_body() -> None:
+    params = m.CreateOrderParams(amount_kg=100.5, metadata="ref-1", notification_url="https://h.test/cb")
+    assert params.to_body() == {
+        "amount_kg": 100.5,
+        "metadata": "ref-1",
+        "notification_config": {"url": "https://h.test/cb"},
+    }
+
+
+def test_order_by_price_body_omits_the_unused_amount() -> None:
+    assert m.CreateOrderParams(total_price_usd_cents=3190).to_body() == {"total_price_usd_cents": 3190}
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"amount_kg": 1, "total_price_usd_cents": 2}])
+def test_order_needs_exactly_one_of_amount_and_price(kwargs: dict[str, float]) -> None:
+    with pytest.raises(pydantic.ValidationError, match="exactly one"):
+        m.CreateOrderParams(**kwargs)
+
+
+def test_whole_kg_are_sent_as_integers() -> None:
+    body = m.CreateOrderParams(amount_kg=10.0).to_body()
+    assert body == {"amount_kg": 10} and type(body["amount_kg"]) is int
+
+
+def test_update_subaccount_is_a_full_replacement() -> None:
+    assert m.UpdateSubaccountParams(name="A").to_body() == {
+        "name": "A",
+        "email": None,
+        "default_portfolio_id": None,
+    }
+
+
+def test_create_subaccount_omits_absent_fields() -> None:
+    assert m.CreateSubaccountParams(name="A", logo_url="https://l.test/a.png").to_body() == {
+        "name": "A",
+        "logo_url": "https://l.test/a.png",
+    }
+
+
+def test_ground_transport_quote_serialises_the_enum() -> None:
+    params = m.GroundTransportQuoteParams(distance_km=30, vehicle_type=m.VehicleType.PASSENGER_CAR_VAN_OR_SUV)
+    assert params.to_body() == {"distance_km": 30, "vehicle_type": "passenger_car_van_or_suv"}
+
+
+def test_params_reject_unknown_fields_and_are_immutable() -> None:
+    with pytest.raises(pydantic.ValidationError):
+        m.FlightQuoteParams(distance_km=1, distnce_km=2)  # type: ignore[call-arg]
+    params = m.TrainQuoteParams(distance_km=1)
+    with pytest.raises(pydantic.ValidationError):
+        params.distance_km = 2  # type: ignore[misc]
+
+
+def test_order_parses_timestamps_enums_and_ignores_unknown_fields() -> None:
+    order = m.Order.model_validate(
+        {
+            "id": "Gre28Fc35bt3",
+            "order_number": "1-2",
+            "created_on": "2022-08-01T18:00:00.000000Z",
+            "amount_kg": 8,
+            "state": "cancelled",
+            "price_usd_cents": 16,
+            "project_allocations": None,
+            "type": "ride",
+            "distance_km": 30,
+        }
+    )
+    assert order.created_on == datetime(2022, 8, 1, 18, tzinfo=UTC)
+    assert order.state is m.OrderState.CANCELLED
+    assert order.project_allocations == []
+    assert order.certificate_public_url is None
+    assert not hasattr(order, "distance_km")
+
+
+def test_unknown_order_state_is_rejected() -> None:
+    with pytest.raises(pydantic.ValidationError):
+        m.Order.model_validate(
+            {"id": "x", "order_number": "1", "created_on": "2022-08-01T18:00:00Z", "amount_kg": 1,
+             "state": "canceled", "price_usd_cents": 2}
+        )  # fmt: skip
+
+
+def test_checkout_session_state_and_optional_fields() -> None:
+    session = m.CheckoutSession.model_validate(
+        {
+            "id": "zpQ6QSNRQh",
+            "amount_kg": 25,
+            "price_usd_cents": 50,
+            "success_url": "https://a.test",
+            "cancel_url": "https://b.test",
+            "checkout_url": "https://checkout.cnaught.com/pay/zpQ6QSNRQh",
+            "state": "complete",
+            "created_on": "2024-05-01T00:00:00.000000Z",
+            "expires_on": "2024-05-02T00:00:00.000000Z",
+            "completed_on": "2024-05-01T01:00:00.000000Z",
+            "portfolio_id": "oH5hlq",
+        }
+    )
+    assert session.state is m.CheckoutSessionState.COMPLETE
+    assert session.completed_on == datetime(2024, 5, 1, 1, tzinfo=UTC)
+    assert session.order_webhook_url is None
+
+
+def test_project_details_with_extras() -> None:
+    project = m.ProjectDetails.model_validate(
+        {
+            "id": "I0UbDH",
+            "name": "A",
+            "type": "Reforestation",
+            "registry_name": "None",
+            "registry_id": None,
+            "notable_buyers": [{"name": "Co", "logo_url": "https://l.test/c.png"}],
+            "news_articles": [
+                {"title": "t", "url": "https://n.test", "author": "a", "published_on": "2024-03-01"}
+            ],
+            "credit_issuances": [{"vintage_year": 2022, "total_amount": 5000}],
+        }
+    )
+    assert project.credit_issuances == [m.CreditIssuance(vintage_year=2022, total_amount=5000)]
+    assert project.news_articles is not None and project.news_articles[0].published_on == datetime(2024, 3, 1)
+    assert project.un_sdg_goals == []
