@@ -1,0 +1,68 @@
+"""The sandbox's Starlette app: `create_app` wires config, state, routes, middleware and the lifespan.
+
+Nothing happens at import time. ``uvicorn --factory sandbox.app:create_app`` serves it with the
+configuration read from ``SANDBOX_*`` environment variables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
+
+from sandbox.config import SandboxConfig
+from sandbox.problems import ProblemError, handle_http_exception, handle_problem, handle_unexpected
+from sandbox.routes import api_routes, sandbox_routes
+from sandbox.services import Services
+
+CALLBACK_TIMEOUT = httpx.Timeout(10.0)
+
+
+def _lifespan(services: Services) -> contextlib.AbstractAsyncContextManager[None]:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # The callback client and the fulfilment worker live exactly as long as the server.
+        async with httpx.AsyncClient(timeout=CALLBACK_TIMEOUT) as http:
+            services.notifier.start(http)
+            worker = asyncio.get_running_loop().create_task(services.fulfiller.run())
+            try:
+                yield
+            finally:
+                worker.cancel()
+                await asyncio.gather(worker, return_exceptions=True)
+                await services.notifier.stop()
+                services.store.close()
+
+    return lifespan  # type: ignore[return-value]
+
+
+def create_app(config: SandboxConfig | None = None) -> Starlette:
+    """Build the sandbox app.
+
+    `config` defaults to `SandboxConfig()` (read from ``SANDBOX_*`` environment variables). The app's
+    ``state.services`` holds its parts (store, accounts, orders, fulfiller, ...) and ``state.config`` the
+    configuration, for tests and in-process embedding.
+    """
+    config = config or SandboxConfig()
+    services = Services.build(config)
+    routes: list[BaseRoute] = [*api_routes(), *sandbox_routes()]
+    middleware: list[Middleware] = []
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={
+            ProblemError: handle_problem,
+            HTTPException: handle_http_exception,
+            Exception: handle_unexpected,
+        },
+        lifespan=lambda app: _lifespan(services)(app),  # type: ignore[operator]
+    )
+    app.state.config = config
+    app.state.services = services
+    return app
