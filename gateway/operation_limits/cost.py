@@ -1,0 +1,197 @@
+"""Static and actual cost of an operation, the way GitHub and Shopify price GraphQL queries.
+
+Cost model:
+* a field returning an object (or interface/union) costs 1 per object it may return: each one may be an
+  upstream call or a loader key; scalars and enums cost 0;
+* Relay plumbing (``...Connection``, ``...Edge``, ``PageInfo``) costs 0 itself, but a connection field costs 1
+  for its list call and multiplies everything selected below it by its page size (``first``/``last``);
+* other list fields multiply their selections by `default_list_size` (the static estimate);
+* fragments on different types are all added (an upper bound).
+
+The *requested* cost is computed before execution from the document and variables (page sizes must be given
+and at most `max_page_size`); the *actual* cost walks the response data with the same rules, counting the
+objects really returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLField,
+    GraphQLNamedType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    get_named_type,
+    is_composite_type,
+    is_list_type,
+    is_non_null_type,
+)
+from graphql.execution.values import VariableValues, get_argument_values
+from graphql.type.definition import GraphQLOutputType
+
+from gateway.operation_limits.errors import LimitExceededError
+
+PAGE_ARGUMENTS = ("first", "last")
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """The knobs of the cost model."""
+
+    max_page_size: int = 100
+    default_list_size: int = 10
+
+
+def is_structural(type_: GraphQLNamedType) -> bool:
+    """Relay plumbing types that cost nothing by themselves."""
+    return type_.name.endswith(("Connection", "Edge")) or type_.name == "PageInfo"
+
+
+def is_connection(field: GraphQLField) -> bool:
+    """A Relay connection field: it takes `first` and `last`."""
+    return all(name in field.args for name in PAGE_ARGUMENTS)
+
+
+def _unwrap_list(type_: GraphQLOutputType) -> bool:
+    inner = type_.of_type if is_non_null_type(type_) else type_
+    return is_list_type(inner)
+
+
+class _Walk:
+    """One cost computation over an operation; `data` mode counts real objects instead of estimates."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: VariableValues | None,
+        model: CostModel,
+    ) -> None:
+        self.schema, self.fragments, self.variables, self.model = schema, fragments, variables, model
+
+    def selections(self, parent: GraphQLNamedType, selection_set: SelectionSetNode | None, data: Any) -> int:
+        return sum(
+            self.field(parent, node, definition, data)
+            for node, definition in self._fields(parent, selection_set)
+        )
+
+    def field(self, parent: GraphQLNamedType, node: FieldNode, definition: GraphQLField, data: Any) -> int:
+        named = get_named_type(definition.type)
+        if not is_composite_type(named):
+            return 0
+        if data is not None:
+            return self._actual(
+                named,
+                node,
+                definition,
+                data.get((node.alias or node.name).value) if isinstance(data, dict) else None,
+            )
+        return self._static(parent, named, node, definition)
+
+    def _static(
+        self, parent: GraphQLNamedType, named: GraphQLNamedType, node: FieldNode, definition: GraphQLField
+    ) -> int:
+        own = 0 if is_structural(named) else 1
+        children = self.selections(named, node.selection_set, None)
+        if is_connection(definition):
+            return 1 + self._page_size(node, definition) * children
+        if _unwrap_list(definition.type):
+            # Edges and nodes of a connection are already sized by the connection's page size.
+            inside_connection = is_structural(parent) and parent.name.endswith("Connection")
+            return (1 if inside_connection else self.model.default_list_size) * (own + children)
+        return own + children
+
+    def _actual(self, named: GraphQLNamedType, node: FieldNode, definition: GraphQLField, value: Any) -> int:
+        if value is None:
+            return 0
+        own = 0 if is_structural(named) else 1
+        items = value if isinstance(value, list) else [value]
+        total = sum(
+            own + self.selections(named, node.selection_set, item) for item in items if item is not None
+        )
+        return total + (1 if is_connection(definition) else 0)
+
+    def _page_size(self, node: FieldNode, definition: GraphQLField) -> int:
+        arguments = get_argument_values(definition, node, self.variables)
+        sizes = [arguments[name] for name in PAGE_ARGUMENTS if arguments.get(name) is not None]
+        name = node.name.value
+        if not sizes:
+            raise LimitExceededError("PAGE_SIZE_REQUIRED", f"`{name}` needs `first` or `last`", node)
+        size = max(sizes)
+        if size > self.model.max_page_size or min(sizes) < 0:
+            message = f"`{name}` asks for {size} items; `first`/`last` must be 0..{self.model.max_page_size}"
+            raise LimitExceededError("PAGE_SIZE_EXCEEDED", message, node)
+        return int(size)
+
+    def _fields(
+        self, parent: GraphQLNamedType, selection_set: SelectionSetNode | None
+    ) -> Iterator[tuple[FieldNode, GraphQLField]]:
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode):
+                definition = _field_definition(parent, selection.name.value)
+                if definition is not None:
+                    yield selection, definition
+            elif isinstance(selection, InlineFragmentNode):
+                yield from self._fragment(
+                    parent,
+                    selection.type_condition.name.value if selection.type_condition else None,
+                    selection.selection_set,
+                )
+            elif isinstance(selection, FragmentSpreadNode) and selection.name.value in self.fragments:
+                fragment = self.fragments[selection.name.value]
+                yield from self._fragment(parent, fragment.type_condition.name.value, fragment.selection_set)
+
+    def _fragment(
+        self, parent: GraphQLNamedType, condition: str | None, selection_set: SelectionSetNode
+    ) -> Iterator[tuple[FieldNode, GraphQLField]]:
+        target = self.schema.get_type(condition) if condition else parent
+        if target is not None:
+            yield from self._fields(target, selection_set)
+
+
+def _field_definition(parent: GraphQLNamedType, name: str) -> GraphQLField | None:
+    if name.startswith("__"):
+        return None  # introspection and __typename cost nothing
+    fields = getattr(parent, "fields", None)
+    return fields.get(name) if fields is not None else None
+
+
+def _root(schema: GraphQLSchema, operation: OperationDefinitionNode) -> GraphQLNamedType:
+    root = schema.get_root_type(operation.operation)
+    if root is None:
+        raise LimitExceededError("GRAPHQL_VALIDATION_FAILED", "the schema has no such operation type")
+    return root
+
+
+def requested_cost(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    variables: VariableValues | None,
+    model: CostModel,
+) -> int:
+    """The static (worst-case) cost; raises PAGE_SIZE_REQUIRED / PAGE_SIZE_EXCEEDED on bad page sizes."""
+    return _Walk(schema, fragments, variables, model).selections(
+        _root(schema, operation), operation.selection_set, None
+    )
+
+
+def actual_cost(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    data: Mapping[str, Any] | None,
+) -> int:
+    """The cost of the objects the response really holds."""
+    if not data:
+        return 0
+    walk = _Walk(schema, fragments, None, CostModel())
+    return walk.selections(_root(schema, operation), operation.selection_set, dict(data))

@@ -1,0 +1,144 @@
+"""ASGI middleware hardening ``/graphql``: CSRF prevention, a body size limit and a whole-request timeout.
+
+Error codes: CSRF_PREVENTED (400), REQUEST_TOO_LARGE (413), REQUEST_TIMEOUT (504).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.security.responses import send_error
+
+logger = logging.getLogger(__name__)
+
+#: Content types a browser may send cross-origin without a CORS preflight (the Fetch spec's "simple" ones).
+SIMPLE_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"})
+#: Headers whose presence proves the request was preflighted, as Apollo Server accepts them.
+PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "graphql-preflight")
+
+
+class CSRFMiddleware:
+    """Refuses requests a browser could send cross-site without a preflight (Apollo's CSRF prevention).
+
+    A GET or a multipart/form/text POST is such a "simple" request: a malicious page can make the victim's
+    browser send it with their cookies or network position. Requiring a non-simple header (or a JSON content
+    type) forces a CORS preflight, which the CORS allow-list then refuses for unknown origins. A plain GET
+    without a query (the GraphiQL page) carries no operation and is let through.
+    """
+
+    def __init__(self, app: ASGIApp, *, paths: frozenset[str]) -> None:
+        self.app, self.paths = app, paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in self.paths and _needs_preflight_proof(scope):
+            headers = Headers(scope=scope)
+            if not any(headers.get(name) for name in PREFLIGHT_HEADERS):
+                message = (
+                    "this request has been blocked as a potential CSRF: send a JSON body, or the header "
+                    "`apollo-require-preflight: true` (or `x-apollo-operation-name`)"
+                )
+                await send_error(send, 400, "CSRF_PREVENTED", message)
+                return
+        await self.app(scope, receive, send)
+
+
+def _needs_preflight_proof(scope: Scope) -> bool:
+    if scope["method"] in ("GET", "HEAD"):
+        query = scope.get("query_string", b"")
+        return b"query=" in query or b"extensions=" in query
+    if scope["method"] != "POST":
+        return False
+    content_type = Headers(scope=scope).get("content-type")
+    if content_type is None:
+        return True
+    return content_type.split(";")[0].strip().lower() in SIMPLE_CONTENT_TYPES
+
+
+class BodySizeLimitMiddleware:
+    """Answers 413 REQUEST_TOO_LARGE when a body exceeds its limit, without reading more of it.
+
+    Multipart requests (file uploads) get their own, larger limit.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, max_upload_bytes: int) -> None:
+        self.app, self.max_bytes, self.max_upload_bytes = app, max_bytes, max_upload_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        is_upload = headers.get("content-type", "").lower().startswith("multipart/")
+        limit = self.max_upload_bytes if is_upload else self.max_bytes
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await _too_large(send, limit)
+            return
+        await self._guarded(scope, receive, send, limit)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLargeError
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLargeError:
+            if not started:
+                await _too_large(send, limit)
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    await send_error(send, 413, "REQUEST_TOO_LARGE", f"the request body exceeds {limit} bytes")
+
+
+class RequestTimeoutMiddleware:
+    """Cancels a request that runs longer than `seconds` and answers 504 REQUEST_TIMEOUT.
+
+    Cancelling frees the worker and the upstream connections the request held; a response already started
+    cannot be replaced, so it is cut short instead.
+    """
+
+    def __init__(self, app: ASGIApp, *, seconds: float, paths: frozenset[str]) -> None:
+        self.app, self.seconds, self.paths = app, seconds, paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in self.paths:
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            async with asyncio.timeout(self.seconds):
+                await self.app(scope, receive, tracking_send)
+        except TimeoutError:
+            logger.warning("request to %s timed out after %.1fs", scope["path"], self.seconds)
+            if not started:
+                message = f"the request took longer than {self.seconds:g} seconds"
+                await send_error(send, 504, "REQUEST_TIMEOUT", message)
