@@ -17,7 +17,11 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from sandbox.config import SandboxConfig
+from sandbox.faults import FaultMiddleware, Faults, fault_routes
+from sandbox.openapi import openapi_routes
 from sandbox.problems import ProblemError, handle_http_exception, handle_problem, handle_unexpected
+from sandbox.products import ProductPlatform
+from sandbox.requestlog import RequestLog, RequestLogMiddleware, request_log_routes
 from sandbox.routes import api_routes, sandbox_routes
 from sandbox.services import Services
 
@@ -51,8 +55,16 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
     """
     config = config or SandboxConfig()
     services = Services.build(config)
-    routes: list[BaseRoute] = [*api_routes(), *sandbox_routes()]
-    middleware: list[Middleware] = []
+    products = ProductPlatform.from_config(config)  # seed 000: /product-api and its read-back
+    routes: list[BaseRoute] = [*api_routes(), *openapi_routes(), *sandbox_routes(), *products.routes()]
+    if config.enable_admin:
+        routes += [*fault_routes(), *request_log_routes()]
+    request_log, faults = RequestLog(), Faults()
+    # The log sits outside the faults so it records what the client really got (fault status, or none).
+    middleware = [
+        Middleware(RequestLogMiddleware, log=request_log),
+        Middleware(FaultMiddleware, faults=faults),
+    ]
     app = Starlette(
         routes=routes,
         middleware=middleware,
@@ -65,4 +77,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
     )
     app.state.config = config
     app.state.services = services
+    app.state.request_log = request_log
+    app.state.faults = faults
+    app.state.product_platform = products
     return app
