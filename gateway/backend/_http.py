@@ -10,6 +10,7 @@ import contextlib
 import enum
 import logging
 import random
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -28,7 +29,9 @@ from gateway.backend.errors import (
     BackendError,
     BackendStatusError,
     BackendTimeoutError,
+    BadRequestError,
     IdempotencyConflictError,
+    InvalidSubaccountError,
     NotFoundError,
     UnauthorizedError,
     error_from_response,
@@ -37,6 +40,7 @@ from gateway.backend.errors import (
 logger = logging.getLogger("gateway.backend")
 
 Sleep = Callable[[float], Awaitable[None]]
+_USERINFO = re.compile(r"//[^/@\s]+@")
 QueryValue = str | int | float | None
 
 
@@ -46,13 +50,19 @@ class RetryPolicy:
 
     `max_attempts` counts the first try (1 = never retry). Between attempts the client waits a random time
     in `[0, min(max_delay, base_delay * 2**(n-1))]` ("full jitter", so many clients do not retry in lock
-    step), or what the upstream's `Retry-After` asks for, capped at `max_retry_after`.
+    step), or what the upstream's `Retry-After` asks for. A `Retry-After` above `max_retry_after` ends the
+    retries: the caller gets the error (with its `retry_after`) rather than a retry the upstream asked us
+    not to make yet.
     """
 
     max_attempts: int = 3
     base_delay: float = 0.25
     max_delay: float = 4.0
     max_retry_after: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts counts the first try and must be at least 1")
 
     def backoff(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
         """Full-jitter delay after failed attempt number `attempt` (1-based)."""
@@ -62,7 +72,7 @@ class RetryPolicy:
     def delay(
         self, attempt: int, retry_after: float | None, rand: Callable[[], float] = random.random
     ) -> float:
-        """Delay before the next attempt: the server's `Retry-After` (capped) wins over our own backoff."""
+        """Delay before the next attempt: the server's `Retry-After` wins over our own backoff."""
         if retry_after is not None:
             return min(retry_after, self.max_retry_after)
         return self.backoff(attempt, rand)
@@ -191,8 +201,16 @@ class HttpTransport:
 
     async def send(self, call: Call) -> RawResult:
         """Send `call`, retrying as its `Retry` mode and the policy allow; return the decoded 2xx response."""
-        if call.authenticated:
-            _require_key(call.api_key or self._api_key, call)
+        _check_headers(call, call.api_key or self._api_key)
+        try:
+            return await self._send_with_retries(call)
+        except BackendError as exc:
+            # A keyed mutation that failed may still have happened upstream; the key lets the caller
+            # retry it (or read the outcome) without ever doing it twice.
+            exc.idempotency_key = call.idempotency_key
+            raise
+
+    async def _send_with_retries(self, call: Call) -> RawResult:
         attempt = 1
         while True:
             try:
@@ -203,12 +221,19 @@ class HttpTransport:
             except BackendError as exc:
                 if not self._should_retry(call, exc, attempt):
                     raise
-                await self._sleep(self.retry.delay(attempt, _retry_after(exc), self._rand))
+                delay = self.retry.delay(attempt, _retry_after(exc), self._rand)
+                logger.info(
+                    "retrying %s %s in %.2fs after %s", call.method, call.route, delay, type(exc).__name__
+                )
+                await self._sleep(delay)
                 attempt += 1
 
     def _should_retry(self, call: Call, exc: BackendError, attempt: int) -> bool:
         if attempt >= self.retry.max_attempts or call.retry is Retry.NEVER:
             return False
+        retry_after = _retry_after(exc)
+        if retry_after is not None and retry_after > self.retry.max_retry_after:
+            return False  # the upstream asks for a longer pause than we may wait: retrying early is rude
         if isinstance(exc, IdempotencyConflictError):
             # Only our own earlier attempt can hold our key when we are retrying: it is still in flight
             # upstream, so wait for it and then get its replayed result. On the first attempt the key
@@ -230,16 +255,24 @@ class HttpTransport:
             return response
         except httpx.TimeoutException as exc:
             error = type(exc).__name__
-            raise BackendTimeoutError(
-                f"upstream timed out ({error})", method=call.method, path=call.path
-            ) from exc
+            message = f"upstream timed out ({self._describe(exc, call)})"
+            raise BackendTimeoutError(message, method=call.method, path=call.path) from None
         except httpx.TransportError as exc:
             error = type(exc).__name__
-            raise BackendConnectionError(
-                f"could not reach upstream ({error})", method=call.method, path=call.path
-            ) from exc
+            message = f"could not reach upstream ({self._describe(exc, call)})"
+            raise BackendConnectionError(message, method=call.method, path=call.path) from None
         finally:
             self._report(call, attempt, status, time.perf_counter() - started, error)
+
+    def _describe(self, exc: httpx.TransportError, call: Call) -> str:
+        """The transport error's class and text, minus anything secret. The original exception is not
+        chained: it holds the request, headers and all."""
+        text = str(exc)
+        for secret in (call.api_key, self._api_key):
+            if secret:
+                text = text.replace(secret, "***")
+        text = _USERINFO.sub("//***@", text.replace(self._base_url, "<upstream>"))[:200]
+        return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
     @contextlib.asynccontextmanager
     async def _slot(self) -> AsyncIterator[None]:
@@ -306,20 +339,38 @@ class HttpTransport:
             attempt,
             elapsed,
         )
-        if self._on_request is not None:
+        if self._on_request is None:
+            return
+        try:
             self._on_request(RequestEvent(call.method, call.route, status, attempt, elapsed, error))
+        except Exception:  # a broken metrics hook must not fail the call it observes
+            logger.exception("on_request hook failed for %s %s", call.method, call.route)
 
 
-def _require_key(api_key: str | None, call: Call) -> None:
-    """Fail before sending when there is no key: the upstream would only answer 401."""
-    if not api_key:
+def _check_headers(call: Call, api_key: str | None) -> None:
+    """Reject header values before sending. Without a key the upstream could only answer 401; a value with
+    non-ASCII or control characters would fail inside httpx as a protocol error, which must not look like
+    (and be retried as) a connection failure."""
+    if call.authenticated and not _is_header_safe(api_key):
         raise UnauthorizedError(
-            status=401,
-            title="Unauthorized",
-            detail="no API key configured or supplied",
+            status=401, title="Unauthorized", detail="no usable API key", method=call.method, path=call.path
+        )
+    if call.subaccount_id is not None and not _is_header_safe(call.subaccount_id):
+        raise InvalidSubaccountError(
+            status=400, title="Invalid subaccount id", method=call.method, path=call.path
+        )
+    if call.idempotency_key is not None and not _is_header_safe(call.idempotency_key):
+        raise BadRequestError(
+            status=400,
+            title="Invalid idempotency key",
+            detail="use printable ASCII characters only",
             method=call.method,
             path=call.path,
         )
+
+
+def _is_header_safe(value: str | None) -> bool:
+    return bool(value) and all(" " <= ch <= "~" for ch in value or "")
 
 
 def _retry_after(exc: BackendError) -> float | None:

@@ -81,6 +81,9 @@ class BackendError(Exception):
         self.message = message
         self.method = method
         self.path = path
+        # Set on failures of calls that carried an Idempotency-Key: the outcome may be unknown, and
+        # retrying with this key is the safe way to learn it.
+        self.idempotency_key: str | None = None
 
     def __str__(self) -> str:
         where = f" ({self.method} {self.path})" if self.method and self.path else ""

@@ -15,15 +15,18 @@ import pytest
 from gateway.backend import (
     BackendConnectionError,
     BackendTimeoutError,
+    BadRequestError,
     CallOptions,
     IdempotencyConflictError,
     InvalidParametersError,
+    InvalidSubaccountError,
     NotFoundError,
     OffsetsClient,
     RateLimitedError,
     RequestEvent,
     RetryPolicy,
     ServerError,
+    UnauthorizedError,
 )
 from gateway.backend import models as m
 
@@ -190,8 +193,16 @@ async def test_retry_after_seconds_is_honoured(make: Any, sleeps: Sleeps) -> Non
     assert sleeps == [7.0]
 
 
-async def test_retry_after_is_capped(make: Any, sleeps: Sleeps) -> None:
+async def test_retry_after_beyond_the_cap_ends_the_retries(make: Any, sleeps: Sleeps) -> None:
     script = Script(fail(503, **{"Retry-After": "3600"}), ok(ORDER))
+    with pytest.raises(ServerError) as info:
+        await make(script).get_order("x")
+    assert info.value.retry_after == 3600.0
+    assert len(script.requests) == 1 and sleeps == []
+
+
+async def test_retry_after_at_the_cap_is_waited_for(make: Any, sleeps: Sleeps) -> None:
+    script = Script(fail(503, **{"Retry-After": "20"}), ok(ORDER))
     await make(script).get_order("x")
     assert sleeps == [20.0]
 
@@ -345,3 +356,58 @@ async def test_status_error_carries_request_id_and_path(make: Any) -> None:
     err = info.value
     assert (err.status, err.request_id, err.method, err.path) == (404, "req-42", "GET", "/orders/nope")
     assert str(err) == "Could not find order [HTTP 404] (GET /orders/nope)"
+
+
+async def test_failed_keyed_call_tells_the_caller_its_key(make: Any) -> None:
+    script = Script(httpx.ReadTimeout)
+    with pytest.raises(BackendTimeoutError) as info:
+        await make(script).create_order(m.CreateOrderParams(amount_kg=1))
+    assert info.value.idempotency_key == script.requests[0].headers["idempotency-key"]
+
+    script = Script(fail(503))
+    with pytest.raises(ServerError) as failed_read:
+        await make(script).get_order("x")
+    assert failed_read.value.idempotency_key is None
+
+
+@pytest.mark.parametrize(
+    ("opts", "error"),
+    [
+        (CallOptions(api_key="sk_\u00e9"), UnauthorizedError),
+        (CallOptions(api_key="sk_x\r\nX-Evil: 1"), UnauthorizedError),
+        (CallOptions(subaccount_id="5nub\nL0NS"), InvalidSubaccountError),
+        (CallOptions(idempotency_key="\u043a\u043b\u044e\u0447"), BadRequestError),
+        (CallOptions(idempotency_key="a\rb"), BadRequestError),
+    ],
+)
+async def test_unsendable_header_values_fail_locally_without_retry(
+    opts: CallOptions, error: type[Exception], make: Any
+) -> None:
+    script = Script(ok(ORDER, 201))
+    with pytest.raises(error) as info:
+        await make(script).create_order(m.CreateOrderParams(amount_kg=1), opts=opts)
+    assert script.requests == []
+    assert "sk_" not in str(info.value)
+
+
+async def test_connection_errors_describe_the_cause_without_secrets(make: Any) -> None:
+    script = Script(httpx.ConnectError)
+    with pytest.raises(BackendConnectionError) as info:
+        await make(script, RetryPolicy(max_attempts=1)).list_portfolios()
+    assert "ConnectError" in str(info.value) and "<upstream>" in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+async def test_a_failing_metrics_hook_does_not_fail_the_call(http: list[httpx.AsyncClient]) -> None:
+    def broken(event: RequestEvent) -> None:
+        raise RuntimeError("metrics down")
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(Script(ok(ORDER))))
+    http.append(client)
+    order = await OffsetsClient(client, base_url=BASE, api_key=KEY, on_request=broken).get_order("x")
+    assert order.id == ORDER["id"]
+
+
+def test_retry_policy_needs_at_least_one_attempt() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        RetryPolicy(max_attempts=0)
