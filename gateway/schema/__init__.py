@@ -1,1 +1,52 @@
-"""The GraphQL schema: strawberry types and resolvers, one module per domain."""
+"""The GraphQL schema: strawberry types and resolvers, one module per domain.
+
+`Query` and `Mutation` are merged from per-domain classes (`ORDER`, not inheritance chains), so a new
+domain - e.g. products - adds its class to `QUERY_PARTS` / `MUTATION_PARTS` with a one-line edit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import strawberry
+from strawberry.extensions import SchemaExtension
+from strawberry.tools import merge_types
+
+from gateway.schema.catalogue import CatalogueQueries
+from gateway.schema.checkout import CheckoutMutations, CheckoutQueries
+from gateway.schema.errors import UpstreamErrors
+from gateway.schema.impact import ImpactQueries
+from gateway.schema.node import NodeQueries
+from gateway.schema.orders import OrderMutations, OrderQueries
+from gateway.schema.products import ProductMutations
+from gateway.schema.quotes import QuoteQueries
+from gateway.schema.subaccounts import SubaccountMutations, SubaccountQueries
+
+QUERY_PARTS: tuple[type, ...] = (
+    OrderQueries,
+    SubaccountQueries,
+    CatalogueQueries,
+    QuoteQueries,
+    ImpactQueries,
+    CheckoutQueries,
+    NodeQueries,
+)
+MUTATION_PARTS: tuple[type, ...] = (
+    OrderMutations,
+    SubaccountMutations,
+    CheckoutMutations,
+    ProductMutations,
+)
+
+ExtensionSpec = type[SchemaExtension] | Callable[[], SchemaExtension]
+
+
+def build_schema(extensions: Sequence[ExtensionSpec] = ()) -> strawberry.Schema:
+    """Build the gateway's schema.
+
+    extensions: strawberry schema extensions added after the schema's own `UpstreamErrors` (which turns
+    backend failures into coded GraphQL errors inside each resolver, before any masking extension sees them).
+    """
+    query = merge_types("Query", QUERY_PARTS)
+    mutation = merge_types("Mutation", MUTATION_PARTS)
+    return strawberry.Schema(query=query, mutation=mutation, extensions=[UpstreamErrors, *extensions])

@@ -1,0 +1,124 @@
+"""The per-request GraphQL context: caller, backend client, settings and request-scoped loaders."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+
+from gateway.auth import Principal, pass_through_principal, sandbox_principal
+from gateway.backend.client import CallOptions
+from gateway.loaders import CatalogueCache, Loaders, build_loaders
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.websockets import WebSocket
+
+    from gateway.backend.client import OffsetsClient
+    from gateway.config import Settings
+    from gateway.products import ProductPlatformClient
+
+
+class SubaccountNotAllowedError(Exception):
+    """The caller is bound to one subaccount and asked for another."""
+
+    code = "FORBIDDEN"
+
+
+@dataclass
+class GatewayContext:
+    """What every resolver sees as `info.context`; one per GraphQL request."""
+
+    request: Request | WebSocket | None
+    response: Response | None
+    client: OffsetsClient
+    settings: Settings
+    principal: Principal
+    products: ProductPlatformClient | None = None  # the product platform (seed 000), when configured
+    loaders: Loaders = field(init=False)
+
+    def call_options(
+        self, subaccount_id: str | None = None, idempotency_key: str | None = None
+    ) -> CallOptions:
+        """The backend call options for one upstream call: the ONLY place they are built.
+
+        A principal bound to a subaccount gets that subaccount on every call, and asking for another one
+        is refused here, so no resolver can forget the tenant boundary.
+        """
+        bound = self.principal.subaccount_id
+        if bound is not None and subaccount_id not in (None, bound):
+            raise SubaccountNotAllowedError("this caller may only use its own subaccount")
+        return CallOptions(
+            api_key=self.principal.api_key,
+            subaccount_id=bound or subaccount_id,
+            idempotency_key=idempotency_key,
+        )
+
+
+GatewayInfo = strawberry.Info[GatewayContext, Any]
+
+
+def bearer_token(request: Request | WebSocket | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, if the request has one."""
+    if request is None:
+        return None
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def default_principal(settings: Settings, request: Request | WebSocket | None) -> Principal:
+    """The principal when no authentication layer supplied one.
+
+    With a configured upstream key (or the embedded sandbox) the gateway's own key is used; otherwise the
+    caller's bearer token is passed through upstream, and a request without one stays key-less so the
+    upstream answers 401.
+    """
+    if settings.upstream_api_key is not None or settings.upstream_url is None:
+        return sandbox_principal()
+    token = bearer_token(request)
+    return pass_through_principal(token) if token else sandbox_principal()
+
+
+def key_fingerprint(principal: Principal, settings: Settings) -> str:
+    """A non-reversible tag of the upstream key a request uses, to partition cross-request caches."""
+    if principal.api_key is not None:
+        secret = principal.api_key
+    elif settings.upstream_api_key is not None:
+        secret = settings.upstream_api_key.get_secret_value()
+    else:
+        secret = ""
+    return hashlib.sha256(secret.encode()).hexdigest()[:32]
+
+
+async def build_context(
+    request: Request | WebSocket | None,
+    response: Response | None,
+    *,
+    client: OffsetsClient,
+    settings: Settings,
+    principal: Principal | None = None,
+    catalogue_cache: CatalogueCache | None = None,
+    products: ProductPlatformClient | None = None,
+) -> GatewayContext:
+    """Build one request's context. Must run inside the request's event loop (loaders bind to it).
+
+    Loaders are created here, per request, so their memoised results never leak to another caller;
+    cross-request reuse happens only through `catalogue_cache`, partitioned by upstream key.
+    """
+    principal = principal or default_principal(settings, request)
+    context = GatewayContext(request, response, client, settings, principal, products)
+    context.loaders = build_loaders(
+        client,
+        context.call_options,
+        loop=asyncio.get_running_loop(),
+        max_concurrency=settings.max_concurrent_upstream,
+        catalogue_cache=catalogue_cache,
+        cache_partition=key_fingerprint(principal, settings),
+    )
+    return context

@@ -1,0 +1,279 @@
+"""Per-request batched loaders (aiodataloader) and the cross-request catalogue cache.
+
+One `Loaders` is built per GraphQL request, inside its event loop (aiodataloader binds the loop at
+construction). Because loaders live exactly as long as one request, the caller is implicit in every key:
+memoised objects never reach another caller. Keys carry what else changes the upstream answer - the
+`X-Subaccount-Id` for orders - so `order(id: X)` and `order(id: X, subaccountId: S)` are distinct entries.
+
+The REST API has no multi-id endpoints, so a batch function cannot merge keys into one request; what the
+loaders buy is (1) deduplication - every distinct key is fetched once per request, however many fields ask
+for it, (2) concurrency - the distinct keys of one batch are fetched in parallel, bounded by a semaphore
+shared by all loaders of the request, and (3) priming - list and mutation results are put into the loaders,
+so an object already in hand is never fetched again. Only same-shaped objects prime: a `Project` inside an
+order's allocation lacks `credit_issuances`, so it never primes the `ProjectDetails` loader.
+
+Batch functions return one entry per key: the object, or the exception its fetch raised, which aiodataloader
+hands to that key's caller alone (one missing order does not fail its siblings).
+
+Catalogue objects (portfolios, projects, project categories) are the same for everyone using one upstream
+key and change rarely, so they are also kept for `catalogue_cache_ttl` seconds in a `CatalogueCache`,
+partitioned by a fingerprint of the upstream key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+
+from aiodataloader import DataLoader
+
+if TYPE_CHECKING:
+    from gateway.backend.client import CallOptions, OffsetsClient
+    from gateway.backend.models import (
+        CheckoutSession,
+        Order,
+        Portfolio,
+        PortfolioDetails,
+        ProjectCategoryDetails,
+        ProjectDetails,
+        Subaccount,
+    )
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+OrderKey = tuple[str, str | None]
+"""(order id, subaccount id or None): the subaccount header changes what GET /orders/{id} may return."""
+
+OptionsFactory = Callable[..., "CallOptions"]
+
+
+class CatalogueCache:
+    """A small in-memory TTL cache for catalogue objects, shared by the requests of one app.
+
+    Entries are keyed by (upstream key fingerprint, kind, id); `ttl <= 0` disables caching. Expired
+    entries are dropped when read and swept when the cache grows past `max_entries`.
+    """
+
+    def __init__(self, ttl: float, *, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic):
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._clock = clock
+        self._entries: dict[Hashable, tuple[float, Any]] = {}
+
+    def get(self, key: Hashable) -> Any | None:
+        """The cached value for `key`, or None when absent or expired."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= self._clock():
+            self._entries.pop(key, None)
+            return None
+        return entry[1]
+
+    def set(self, key: Hashable, value: Any) -> None:
+        """Keep `value` for `ttl` seconds (a no-op when caching is disabled)."""
+        if self.ttl <= 0:
+            return
+        if len(self._entries) >= self.max_entries:
+            self._sweep()
+        self._entries[key] = (self._clock() + self.ttl, value)
+
+    def clear(self) -> None:
+        """Forget everything."""
+        self._entries.clear()
+
+    def _sweep(self) -> None:
+        now = self._clock()
+        for key in [k for k, (expires, _) in self._entries.items() if expires <= now]:
+            del self._entries[key]
+        if len(self._entries) >= self.max_entries:  # still full of live entries: start over
+            self._entries.clear()
+
+
+class Loader(Generic[K, V]):
+    """A typed facade over one aiodataloader `DataLoader` whose batch fetches each key concurrently.
+
+    `fetch_one` fetches one key; `semaphore` bounds how many fetches of the request run at once;
+    `cache`/`cache_kind`/`partition` optionally back the loader with the cross-request catalogue cache.
+    """
+
+    def __init__(
+        self,
+        fetch_one: Callable[[K], Awaitable[V]],
+        *,
+        semaphore: asyncio.Semaphore,
+        loop: asyncio.AbstractEventLoop,
+        cache: CatalogueCache | None = None,
+        cache_kind: str = "",
+        partition: str = "",
+        on_fetched: Callable[[V], None] | None = None,
+    ) -> None:
+        self._fetch_one = fetch_one
+        self._on_fetched = on_fetched
+        self._semaphore = semaphore
+        self._cache = cache
+        self._kind = cache_kind
+        self._partition = partition
+        self._loader = DataLoader(self._batch, loop=loop)
+
+    async def load(self, key: K) -> V:
+        """The object for `key`; raises the exception its fetch raised."""
+        # Per-key exceptions returned by `_batch` are raised by aiodataloader, so a value is a `V` here.
+        return cast("V", await self._loader.load(key))
+
+    async def load_many(self, keys: Sequence[K]) -> list[V]:
+        """The objects for `keys`, in order (one batch; raises the first per-key exception)."""
+        return list(await asyncio.gather(*(self.load(key) for key in keys)))
+
+    def prime(self, key: K, value: V) -> None:
+        """Remember `value` for `key` (replacing any earlier value), here and in the catalogue cache."""
+        self._loader.clear(key)
+        self._loader.prime(key, value)
+        self._remember(key, value)
+
+    def clear(self, key: K) -> None:
+        """Forget `key` in this request (e.g. after a mutation changed the object)."""
+        self._loader.clear(key)
+
+    async def _batch(self, keys: list[K]) -> list[V | Exception]:
+        return list(await asyncio.gather(*(self._fetch_guarded(key) for key in keys)))
+
+    async def _fetch_guarded(self, key: K) -> V | Exception:
+        """Fetch one key; a failure becomes that key's result instead of failing the whole batch."""
+        cached = self._cached(key)
+        if cached is not None:
+            return cached
+        try:
+            async with self._semaphore:
+                value = await self._fetch_one(key)
+        except Exception as exc:
+            return exc
+        self._remember(key, value)
+        if self._on_fetched is not None:
+            self._on_fetched(value)
+        return value
+
+    def _cached(self, key: K) -> V | None:
+        if self._cache is None:
+            return None
+        value: V | None = self._cache.get((self._partition, self._kind, key))
+        return value
+
+    def _remember(self, key: K, value: V) -> None:
+        if self._cache is not None:
+            self._cache.set((self._partition, self._kind, key), value)
+
+
+@dataclass
+class Loaders:
+    """The loaders of one request (see the module docstring for keys and priming rules)."""
+
+    orders: Loader[OrderKey, Order]
+    subaccounts: Loader[str, Subaccount]
+    portfolios: Loader[str, PortfolioDetails]
+    projects: Loader[str, ProjectDetails]
+    project_categories: Loader[str, ProjectCategoryDetails]
+    checkout_sessions: Loader[str, CheckoutSession]
+    portfolio_list: CachedList[Portfolio]
+
+    def prime_order(self, order: Order, subaccount_id: str | None) -> None:
+        """Prime an order read under `subaccount_id` (None = no subaccount header)."""
+        self.orders.prime((order.id, subaccount_id), order)
+        if subaccount_id is None and order.subaccount_id is not None:
+            # The subaccount's own view of its order is the same object.
+            self.orders.prime((order.id, order.subaccount_id), order)
+
+    def prime_categories(self, portfolio: PortfolioDetails) -> None:
+        """Prime the category details nested in a portfolio's details (same shape as their GET)."""
+        for allocation in portfolio.category_allocations:
+            self.project_categories.prime(allocation.category.id, allocation.category)
+
+
+class CachedList(Generic[V]):
+    """An unkeyed list (e.g. GET /portfolios) fetched at most once per request and cached across requests."""
+
+    def __init__(
+        self,
+        fetch: Callable[[], Awaitable[list[V]]],
+        *,
+        cache: CatalogueCache | None,
+        cache_key: Hashable,
+    ) -> None:
+        self._fetch = fetch
+        self._cache = cache
+        self._cache_key = cache_key
+        self._task: asyncio.Future[list[V]] | None = None
+
+    async def get(self) -> list[V]:
+        """The list; concurrent callers in one request share one upstream call."""
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._load())
+        return await asyncio.shield(self._task)
+
+    async def _load(self) -> list[V]:
+        if self._cache is not None:
+            cached: list[V] | None = self._cache.get(self._cache_key)
+            if cached is not None:
+                return cached
+        value = await self._fetch()
+        if self._cache is not None:
+            self._cache.set(self._cache_key, value)
+        return value
+
+
+def build_loaders(
+    client: OffsetsClient,
+    call_options: OptionsFactory,
+    *,
+    loop: asyncio.AbstractEventLoop,
+    max_concurrency: int,
+    catalogue_cache: CatalogueCache | None = None,
+    cache_partition: str = "",
+) -> Loaders:
+    """Build one request's loaders over `client`, with options from `call_options` (the context's)."""
+    semaphore = asyncio.Semaphore(max(1, max_concurrency))
+
+    def loader(
+        fetch_one: Callable[[Any], Awaitable[Any]],
+        kind: str = "",
+        on_fetched: Callable[[Any], None] | None = None,
+    ) -> Loader[Any, Any]:
+        return Loader(
+            fetch_one,
+            semaphore=semaphore,
+            loop=loop,
+            cache=catalogue_cache if kind else None,
+            cache_kind=kind,
+            partition=cache_partition,
+            on_fetched=on_fetched,
+        )
+
+    async def order(key: OrderKey) -> Order:
+        return await client.get_order(key[0], opts=call_options(subaccount_id=key[1]))
+
+    async def portfolio_list() -> list[Portfolio]:
+        return await client.list_portfolios(opts=call_options())
+
+    def prime_categories(portfolio: PortfolioDetails) -> None:
+        loaders.prime_categories(portfolio)
+
+    loaders = Loaders(
+        orders=loader(order),
+        subaccounts=loader(lambda key: client.get_subaccount(key, opts=call_options())),
+        portfolios=loader(
+            lambda key: client.get_portfolio(key, opts=call_options()), "portfolio", prime_categories
+        ),
+        projects=loader(lambda key: client.get_project(key, opts=call_options()), "project"),
+        project_categories=loader(
+            lambda key: client.get_project_category(key, opts=call_options()), "project-category"
+        ),
+        checkout_sessions=loader(lambda key: client.get_checkout_session(key, opts=call_options())),
+        portfolio_list=CachedList(
+            portfolio_list, cache=catalogue_cache, cache_key=(cache_partition, "portfolio-list")
+        ),
+    )
+    return loaders

@@ -1,0 +1,132 @@
+"""Checkout sessions: hosted payment pages for your end users; completing one creates an order."""
+
+from __future__ import annotations
+
+import enum
+from typing import Self
+
+import strawberry
+
+from gateway.backend import models
+from gateway.context import GatewayInfo
+from gateway.schema.catalogue import Portfolio, load_portfolio
+from gateway.schema.node import Node, optional_upstream_id, upstream_id_of
+from gateway.schema.payloads import MutationPayload, Outcome, attempt
+from gateway.schema.scalars import DateTime
+from gateway.schema.subaccounts import Subaccount, load_subaccount
+
+CHECKOUT_INPUT_RENAMES = {"notification_config.url": "callbackUrl", "notification_config": "callbackUrl"}
+
+
+@strawberry.enum
+class CheckoutSessionState(enum.Enum):
+    OPEN = "open"
+    COMPLETE = "complete"
+    EXPIRED = "expired"
+
+
+@strawberry.type(description="A hosted checkout page; completing it creates an order.")
+class CheckoutSession(Node):
+    amount_kg: float
+    price_usd_cents: int
+    state: CheckoutSessionState
+    checkout_url: str = strawberry.field(description="Send the buyer here.")
+    success_url: str
+    cancel_url: str
+    created_on: DateTime
+    expires_on: DateTime
+    completed_on: DateTime | None
+    order_description: str | None
+    callback_url: str | None = strawberry.field(description="Callback of the order the session creates.")
+    portfolio_upstream_id: str | None
+    subaccount_upstream_id: str | None
+
+    @strawberry.field
+    async def portfolio(self, info: GatewayInfo) -> Portfolio | None:
+        if self.portfolio_upstream_id is None:
+            return None
+        return await load_portfolio(info.context.loaders, self.portfolio_upstream_id)
+
+    @strawberry.field
+    async def subaccount(self, info: GatewayInfo) -> Subaccount | None:
+        if self.subaccount_upstream_id is None:
+            return None
+        return await load_subaccount(info, self.subaccount_upstream_id)
+
+    @classmethod
+    def from_backend(cls, session: models.CheckoutSession) -> CheckoutSession:
+        return cls(
+            upstream_id=session.id,
+            amount_kg=session.amount_kg,
+            price_usd_cents=session.price_usd_cents,
+            state=CheckoutSessionState(session.state.value),
+            checkout_url=session.checkout_url,
+            success_url=session.success_url,
+            cancel_url=session.cancel_url,
+            created_on=session.created_on,
+            expires_on=session.expires_on,
+            completed_on=session.completed_on,
+            order_description=session.order_description,
+            callback_url=session.order_webhook_url,
+            portfolio_upstream_id=session.portfolio_id,
+            subaccount_upstream_id=session.subaccount_id,
+        )
+
+
+async def fetch_checkout_session_node(info: GatewayInfo, upstream_id: str) -> CheckoutSession:
+    return CheckoutSession.from_backend(await info.context.loaders.checkout_sessions.load(upstream_id))
+
+
+@strawberry.type
+class CheckoutQueries:
+    @strawberry.field(description="A checkout session by id (global or upstream).")
+    async def checkout_session(self, info: GatewayInfo, id: strawberry.ID) -> CheckoutSession | None:
+        return await fetch_checkout_session_node(info, upstream_id_of(id, "CheckoutSession"))
+
+
+@strawberry.input(description="A checkout page for `amountKg`; the total must be at least $0.50.")
+class CreateCheckoutSessionInput:
+    amount_kg: float
+    success_url: str = strawberry.field(
+        description="Absolute https URL; `{CHECKOUT_SESSION_ID}` in it is replaced on redirect."
+    )
+    cancel_url: str = strawberry.field(description="Absolute https URL.")
+    portfolio_id: strawberry.ID | None = None
+    description: str | None = strawberry.field(default=None, description="Becomes the order's description.")
+    callback_url: str | None = strawberry.field(default=None, description="Becomes the order's callback URL.")
+    subaccount_id: strawberry.ID | None = None
+
+
+@strawberry.type
+class CreateCheckoutSessionPayload(MutationPayload):
+    checkout_session: CheckoutSession | None
+
+    @classmethod
+    def from_outcome(cls, outcome: Outcome[models.CheckoutSession]) -> Self:
+        session = None if outcome.value is None else CheckoutSession.from_backend(outcome.value)
+        return cls(checkout_session=session, replayed=False, user_errors=outcome.user_errors)
+
+
+@strawberry.type
+class CheckoutMutations:
+    @strawberry.mutation(description="Create a checkout session (not idempotent upstream: never retried).")
+    async def create_checkout_session(
+        self, info: GatewayInfo, input: CreateCheckoutSessionInput
+    ) -> CreateCheckoutSessionPayload:
+        context = info.context
+
+        async def call() -> models.CheckoutSession:
+            params = models.CreateCheckoutSessionParams(
+                amount_kg=input.amount_kg,
+                success_url=input.success_url,
+                cancel_url=input.cancel_url,
+                portfolio_id=optional_upstream_id(input.portfolio_id, "Portfolio"),
+                description=input.description,
+                notification_url=input.callback_url,
+            )
+            opts = context.call_options(subaccount_id=optional_upstream_id(input.subaccount_id, "Subaccount"))
+            session = await context.client.create_checkout_session(params, opts=opts)
+            context.loaders.checkout_sessions.prime(session.id, session)
+            return session
+
+        return CreateCheckoutSessionPayload.from_outcome(await attempt(call, CHECKOUT_INPUT_RENAMES))

@@ -1,0 +1,212 @@
+"""Errors in the schema: typed `userErrors` for expected mutation failures, coded GraphQL errors otherwise.
+
+Mutations report expected failures (invalid input, not found, idempotency conflicts, forbidden) as data:
+`userErrors { code field message }`, with `field` the GraphQL input path (`["input", "amountKg"]`).
+
+Everything else a resolver raises that the gateway understands - a backend failure, an invalid id or
+cursor, a refused subaccount - becomes a `GraphQLError` with a stable ``extensions.code`` (the backend
+error's `code`) in `UpstreamErrors.resolve`, one place for every field. The message is the upstream's
+problem title/detail or a fixed sentence; never the upstream URL, a key or a traceback. Exceptions the
+gateway does not understand are left to the app's masking extension.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from inspect import isawaitable
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError, GraphQLResolveInfo
+from strawberry.extensions import SchemaExtension
+
+from gateway.backend.errors import (
+    BackendConnectionError,
+    BackendError,
+    BackendStatusError,
+    BackendTimeoutError,
+    BadRequestError,
+    ConflictError,
+    ForbiddenError,
+    IdempotencyConflictError,
+    IdempotencyKeyTooLongError,
+    IdempotencyPayloadMismatchError,
+    InvalidSubaccountError,
+    NotFoundError,
+    UnprocessableEntityError,
+)
+from gateway.context import SubaccountNotAllowedError
+from gateway.ids import InvalidIdError
+
+
+@strawberry.enum(description="Why a mutation did not do what was asked.")
+class UserErrorCode(enum.Enum):
+    INVALID_INPUT = "INVALID_INPUT"
+    NOT_FOUND = "NOT_FOUND"
+    FORBIDDEN = "FORBIDDEN"
+    INVALID_SUBACCOUNT = "INVALID_SUBACCOUNT"
+    CONFLICT = "CONFLICT"
+    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    PRODUCT_PLATFORM_NOT_CONFIGURED = "PRODUCT_PLATFORM_NOT_CONFIGURED"
+    ORDER_NOT_FULFILLED = "ORDER_NOT_FULFILLED"
+    ORDER_NOT_IN_SUBACCOUNT = "ORDER_NOT_IN_SUBACCOUNT"
+
+
+@strawberry.type(description="An expected failure of a mutation, with the input field it concerns.")
+class UserError:
+    code: UserErrorCode
+    field: list[str] | None = strawberry.field(
+        description='Path to the input field at fault, e.g. `["input", "amountKg"]`; null when the '
+        "whole input is."
+    )
+    message: str
+
+
+class GatewayInputError(Exception):
+    """An argument the gateway itself rejects before calling upstream (bad pagination, bad id, ...)."""
+
+    code = "BAD_USER_INPUT"
+
+    def __init__(self, message: str, field: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def input_error(message: str, *field: str) -> UserError:
+    """A gateway-side INVALID_INPUT user error for `input.<field...>`."""
+    return UserError(
+        code=UserErrorCode.INVALID_INPUT, field=["input", *field] if field else None, message=message
+    )
+
+
+# --- upstream validation keys -> GraphQL input paths -------------------------------------------------
+
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def _camel(segment: str) -> str:
+    """`amount_kg`, `AmountKg` and `amountKg` all become `amountKg`."""
+    snake = _CAMEL_BOUNDARY.sub("_", segment).lower()
+    head, *rest = [part for part in snake.split("_") if part] or [""]
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def input_path(upstream_key: str, renames: Mapping[str, str] | None = None) -> list[str] | None:
+    """The GraphQL input path for an upstream `errors` key (None for whole-body errors like ``$``).
+
+    `renames` maps upstream names (snake_case, dotted for nested keys) to input field names where they
+    differ, e.g. ``{"notification_config.url": "callbackUrl"}``.
+    """
+    key = upstream_key.strip().removeprefix("$.").removeprefix("$")
+    if not key:
+        return None
+    snake_key = ".".join(_CAMEL_BOUNDARY.sub("_", part).lower() for part in key.split("."))
+    renamed = (renames or {}).get(snake_key)
+    if renamed is not None:
+        return ["input", renamed]
+    return ["input", *(_camel(part) for part in snake_key.split(".") if part)]
+
+
+# --- backend exceptions -> user errors ---------------------------------------------------------------
+
+_USER_ERROR_CODES: tuple[tuple[type[Exception], UserErrorCode], ...] = (
+    (InvalidSubaccountError, UserErrorCode.INVALID_SUBACCOUNT),
+    (BadRequestError, UserErrorCode.INVALID_INPUT),
+    (IdempotencyPayloadMismatchError, UserErrorCode.IDEMPOTENCY_KEY_REUSED),
+    (UnprocessableEntityError, UserErrorCode.INVALID_INPUT),
+    (IdempotencyConflictError, UserErrorCode.IDEMPOTENCY_CONFLICT),
+    (ConflictError, UserErrorCode.CONFLICT),
+    (NotFoundError, UserErrorCode.NOT_FOUND),
+    (ForbiddenError, UserErrorCode.FORBIDDEN),
+    (SubaccountNotAllowedError, UserErrorCode.FORBIDDEN),
+    (InvalidIdError, UserErrorCode.INVALID_INPUT),
+    (GatewayInputError, UserErrorCode.INVALID_INPUT),
+)
+
+
+def user_errors_from(exc: Exception, renames: Mapping[str, str] | None = None) -> list[UserError] | None:
+    """The user errors describing an expected mutation failure; None when `exc` is unexpected."""
+    code = next((code for cls, code in _USER_ERROR_CODES if isinstance(exc, cls)), None)
+    if code is None:
+        return None
+    if isinstance(exc, BackendStatusError) and exc.errors:
+        return [
+            UserError(code=code, field=input_path(key, renames), message=message)
+            for key, messages in exc.errors.items()
+            for message in messages
+        ]
+    field = exc.field if isinstance(exc, GatewayInputError) else None
+    if isinstance(exc, IdempotencyKeyTooLongError):
+        field = ["input", "idempotencyKey"]
+    return [UserError(code=code, field=field, message=safe_message(exc))]
+
+
+# --- backend exceptions -> GraphQL errors ------------------------------------------------------------
+
+
+def safe_message(exc: Exception) -> str:
+    """A client-safe message: problem title/detail, or a fixed sentence; never URLs or keys."""
+    if isinstance(exc, BackendTimeoutError):
+        return "The offsets API did not answer in time."
+    if isinstance(exc, BackendConnectionError):
+        return "The offsets API could not be reached."
+    if isinstance(exc, BackendStatusError):
+        text = exc.title or "The offsets API rejected the request"
+        return f"{text}: {exc.detail}" if exc.detail and exc.detail != exc.title else text
+    if isinstance(exc, BackendError):
+        return "The offsets API sent an unexpected answer."
+    if isinstance(exc, GatewayInputError):
+        return exc.message
+    return str(exc)
+
+
+def _extensions(exc: Exception) -> dict[str, Any]:
+    extensions: dict[str, Any] = {"code": getattr(exc, "code", "BAD_USER_INPUT")}
+    if isinstance(exc, BackendStatusError):
+        extensions["upstreamStatus"] = exc.status
+        if exc.request_id:
+            extensions["upstreamRequestId"] = exc.request_id
+        if exc.errors:
+            extensions["fields"] = exc.errors
+        if exc.retry_after is not None:
+            extensions["retryAfter"] = exc.retry_after
+    if isinstance(exc, GatewayInputError) and exc.field:
+        extensions["field"] = exc.field
+    return extensions
+
+
+UPSTREAM_ERROR_TYPES = (BackendError, GatewayInputError, InvalidIdError, SubaccountNotAllowedError)
+"""The exceptions the gateway understands and turns into user errors or coded GraphQL errors."""
+_CODED = UPSTREAM_ERROR_TYPES
+
+
+def to_graphql_error(exc: Exception) -> GraphQLError:
+    """The client-facing GraphQL error for an exception the gateway understands."""
+    return GraphQLError(safe_message(exc), extensions=_extensions(exc))
+
+
+class UpstreamErrors(SchemaExtension):
+    """Turns understood exceptions raised by any resolver into coded GraphQL errors (see module doc)."""
+
+    def resolve(
+        self, _next: Callable[..., Any], root: Any, info: GraphQLResolveInfo[Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        try:
+            result = _next(root, info, *args, **kwargs)
+        except _CODED as exc:
+            raise to_graphql_error(exc) from exc
+        if isawaitable(result):
+            return translated(result)
+        return result
+
+
+async def translated(result: Awaitable[Any]) -> Any:
+    """Await `result`, turning an understood exception into a coded GraphQL error."""
+    try:
+        return await result
+    except _CODED as exc:
+        raise to_graphql_error(exc) from exc

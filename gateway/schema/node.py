@@ -1,0 +1,78 @@
+"""Relay object identification: the `Node` interface and the root `node(id)` / `nodes(ids)` fields."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import strawberry
+
+from gateway.context import GatewayInfo
+from gateway.ids import InvalidIdError, from_global_id, resolve_id, to_global_id
+from gateway.schema.errors import translated
+
+
+@strawberry.interface(description="An object with a globally unique id (Relay object identification).")
+class Node:
+    upstream_id: str = strawberry.field(
+        description="The object's id in the offsets REST API (as REST calls, webhooks, certificates use it)."
+    )
+
+    @strawberry.field(description="Globally unique, opaque id; `node(id:)` fetches the object again.")
+    def id(self, info: strawberry.Info) -> strawberry.ID:
+        return strawberry.ID(to_global_id(info._raw_info.parent_type.name, self.upstream_id))
+
+
+NodeFetcher = Callable[[GatewayInfo, str], Awaitable[Node]]
+
+
+def _fetchers() -> dict[str, NodeFetcher]:
+    # Imported here: every domain module imports `Node` from this one.
+    from gateway.schema import catalogue, checkout, orders, subaccounts
+
+    return {
+        "Order": orders.fetch_order_node,
+        "Subaccount": subaccounts.fetch_subaccount_node,
+        "Portfolio": catalogue.fetch_portfolio_node,
+        "Project": catalogue.fetch_project_node,
+        "ProjectCategory": catalogue.fetch_project_category_node,
+        "CheckoutSession": checkout.fetch_checkout_session_node,
+    }
+
+
+NODE_TYPES: frozenset[str] = frozenset(
+    {"Order", "Subaccount", "Portfolio", "Project", "ProjectCategory", "CheckoutSession"}
+)
+
+
+async def fetch_node(info: GatewayInfo, global_id: str) -> Node:
+    """The object a global id names; InvalidIdError when it names no known node type."""
+    type_name, upstream_id = from_global_id(global_id)
+    fetcher = _fetchers().get(type_name)
+    if fetcher is None:
+        raise InvalidIdError(f"{global_id!r} names no known object type")
+    return await fetcher(info, upstream_id)
+
+
+@strawberry.type
+class NodeQueries:
+    @strawberry.field(description="Fetch any object by its global id.")
+    async def node(self, info: GatewayInfo, id: strawberry.ID) -> Node | None:
+        return await fetch_node(info, id)
+
+    @strawberry.field(description="Fetch objects by global ids, in order; a failed id is null with an error.")
+    def nodes(self, info: GatewayInfo, ids: list[strawberry.ID]) -> list[Node | None]:
+        # One awaitable per item: graphql-core resolves them concurrently and turns a failure into null at
+        # that index plus an error at its path, so one unknown id does not hide the others.
+        items: list[Any] = [translated(fetch_node(info, global_id)) for global_id in ids]
+        return items
+
+
+def upstream_id_of(value: str, type_name: str) -> str:
+    """The upstream id an argument means: a global id of `type_name`, or a plain upstream id."""
+    return resolve_id(value, type_name, NODE_TYPES)
+
+
+def optional_upstream_id(value: str | None, type_name: str) -> str | None:
+    """`upstream_id_of` for optional arguments."""
+    return None if value is None else upstream_id_of(value, type_name)

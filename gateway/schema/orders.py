@@ -1,0 +1,329 @@
+"""Orders: the `order`/`orders` queries, the order mutations and the `Order` type with its navigation."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, Self
+
+import strawberry
+
+from gateway.backend import models
+from gateway.backend.client import CallOptions, Result
+from gateway.context import GatewayInfo
+from gateway.schema.catalogue import Project
+from gateway.schema.errors import GatewayInputError
+from gateway.schema.node import Node, optional_upstream_id, upstream_id_of
+from gateway.schema.pagination import Connection, fetch_connection, page_request
+from gateway.schema.payloads import KeyedOutcome, MutationPayload, attempt_keyed
+from gateway.schema.scalars import DateTime
+
+if TYPE_CHECKING:
+    from gateway.schema.checkout import CheckoutSession
+    from gateway.schema.subaccounts import Subaccount
+
+# Upstream request-body names that differ from the input field names (for userErrors' `field`).
+ORDER_INPUT_RENAMES = {"notification_config.url": "callbackUrl", "notification_config": "callbackUrl"}
+
+
+@strawberry.enum(description="Lifecycle of an order.")
+class OrderState(enum.Enum):
+    PLACED = "placed"
+    FULFILLED = "fulfilled"
+    CANCELLED = "cancelled"
+
+
+@strawberry.type(description="A registry retirement backing part of an order.")
+class Retirement:
+    serial_number_range: str | None
+    url: str | None
+
+
+@strawberry.type(description="The part of a fulfilled order that one project supplied.")
+class ProjectAllocation:
+    amount_kg: float
+    project: Project
+    retirements: list[Retirement]
+
+    @classmethod
+    def from_backend(cls, allocation: models.ProjectAllocation) -> ProjectAllocation:
+        return cls(
+            amount_kg=allocation.amount_kg,
+            # A nested project lacks credit issuances; `creditIssuances` loads them once per project.
+            project=Project.from_backend(allocation.project),
+            retirements=[
+                Retirement(serial_number_range=r.serial_number_range, url=r.url)
+                for r in allocation.retirements
+            ],
+        )
+
+
+@strawberry.type(description="An order of carbon credits.")
+class Order(Node):
+    order_number: str = strawberry.field(description="The number printed on the certificate.")
+    created_on: DateTime
+    amount_kg: float
+    price_usd_cents: int
+    state: OrderState
+    description: str | None = strawberry.field(description="Public text printed on the certificate.")
+    metadata: str | None = strawberry.field(description="Private data of the buyer, never printed.")
+    callback_url: str | None = strawberry.field(description="Where state changes are POSTed.")
+    certificate_public_url: str | None
+    certificate_download_public_url: str | None
+    project_allocations: list[ProjectAllocation] = strawberry.field(
+        description="Which projects fulfilled the order (empty until it is fulfilled)."
+    )
+    subaccount_upstream_id: str | None = strawberry.field(
+        description="Upstream id of the order's subaccount."
+    )
+    checkout_session_upstream_id: str | None = strawberry.field(
+        description="Upstream id of the checkout session the order came from."
+    )
+
+    @strawberry.field(description="The subaccount the order belongs to.")
+    async def subaccount(
+        self, info: GatewayInfo
+    ) -> Annotated[Subaccount, strawberry.lazy("gateway.schema.subaccounts")] | None:
+        from gateway.schema.subaccounts import load_subaccount
+
+        if self.subaccount_upstream_id is None:
+            return None
+        return await load_subaccount(info, self.subaccount_upstream_id)
+
+    @strawberry.field(description="The checkout session the order came from.")
+    async def checkout_session(
+        self, info: GatewayInfo
+    ) -> Annotated[CheckoutSession, strawberry.lazy("gateway.schema.checkout")] | None:
+        from gateway.schema.checkout import fetch_checkout_session_node
+
+        if self.checkout_session_upstream_id is None:
+            return None
+        return await fetch_checkout_session_node(info, self.checkout_session_upstream_id)
+
+    @classmethod
+    def from_backend(cls, order: models.Order) -> Order:
+        return cls(
+            upstream_id=order.id,
+            order_number=order.order_number,
+            created_on=order.created_on,
+            amount_kg=order.amount_kg,
+            price_usd_cents=order.price_usd_cents,
+            state=OrderState(order.state.value),
+            description=order.description,
+            metadata=order.metadata,
+            callback_url=order.callback_url,
+            certificate_public_url=order.certificate_public_url,
+            certificate_download_public_url=order.certificate_download_public_url,
+            project_allocations=[ProjectAllocation.from_backend(a) for a in order.project_allocations],
+            subaccount_upstream_id=order.subaccount_id,
+            checkout_session_upstream_id=order.checkout_session_id,
+        )
+
+
+OrderConnection = Connection[Order]
+
+
+async def fetch_order_node(info: GatewayInfo, upstream_id: str) -> Order:
+    return Order.from_backend(await info.context.loaders.orders.load((upstream_id, None)))
+
+
+async def list_orders(
+    info: GatewayInfo,
+    subaccount_id: str | None,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Connection[Order]:
+    """One page of orders (of `subaccount_id`, else of the account), priming the order loader."""
+    request = page_request(first, after, last, before)
+    context = info.context
+
+    async def fetch(limit: int, starting_after: str | None, ending_before: str | None) -> list[models.Order]:
+        orders = await context.client.list_orders(
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
+            opts=context.call_options(subaccount_id=subaccount_id),
+        )
+        for order in orders:
+            context.loaders.prime_order(order, subaccount_id)
+        return orders
+
+    return await fetch_connection(request, fetch, lambda order: order.id, Order.from_backend)
+
+
+@strawberry.type
+class OrderQueries:
+    @strawberry.field(description="An order by id (global or upstream), optionally as seen by a subaccount.")
+    async def order(
+        self, info: GatewayInfo, id: strawberry.ID, subaccount_id: strawberry.ID | None = None
+    ) -> Order | None:
+        key = (upstream_id_of(id, "Order"), optional_upstream_id(subaccount_id, "Subaccount"))
+        return Order.from_backend(await info.context.loaders.orders.load(key))
+
+    @strawberry.field(description="Orders, newest first (a Relay connection; see `PageInfo`).")
+    async def orders(
+        self,
+        info: GatewayInfo,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        subaccount_id: strawberry.ID | None = None,
+    ) -> Connection[Order] | None:
+        subaccount = optional_upstream_id(subaccount_id, "Subaccount")
+        return await list_orders(info, subaccount, first, after, last, before)
+
+
+# --- mutations ---------------------------------------------------------------------------------------
+
+
+@strawberry.input(
+    description="Buy credits by mass (`amountKg`) or by budget (`totalPriceUsdCents`): exactly one."
+)
+class PlaceOrderInput:
+    amount_kg: float | None = strawberry.field(default=None, description="Credits to buy, in kg CO2e.")
+    total_price_usd_cents: int | None = strawberry.field(
+        default=None, description="Budget in US cents; the upstream derives a whole-kg amount from it."
+    )
+    description: str | None = strawberry.field(
+        default=None, description="Printed on the certificate (<= 512)."
+    )
+    metadata: str | None = strawberry.field(default=None, description="Private data returned with the order.")
+    callback_url: str | None = strawberry.field(default=None, description="URL POSTed on state changes.")
+    portfolio_id: strawberry.ID | None = None
+    subaccount_id: strawberry.ID | None = None
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Retrying with the same key never buys twice (<= 512 chars). The gateway makes one if "
+        "absent and returns it in the payload.",
+    )
+
+
+@strawberry.input(description="Buy the credits of a car ride (deprecated upstream).")
+class PlaceRideOrderInput:
+    distance_km: float
+    description: str | None = None
+    metadata: str | None = None
+    callback_url: str | None = None
+    portfolio_id: strawberry.ID | None = None
+    subaccount_id: strawberry.ID | None = None
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class CancelOrderInput:
+    id: strawberry.ID
+    subaccount_id: strawberry.ID | None = None
+    idempotency_key: str | None = None
+
+
+@strawberry.type
+class OrderPayload(MutationPayload):
+    order: Order | None
+    idempotency_key: str = strawberry.field(
+        description="The idempotency key the upstream received; retry with it to be safe."
+    )
+
+    @classmethod
+    def from_outcome(cls, outcome: KeyedOutcome[models.Order]) -> Self:
+        order = None if outcome.value is None else Order.from_backend(outcome.value)
+        return cls(
+            order=order,
+            replayed=outcome.replayed,
+            user_errors=outcome.user_errors,
+            idempotency_key=outcome.idempotency_key,
+        )
+
+
+@strawberry.type
+class PlaceOrderPayload(OrderPayload):
+    pass
+
+
+@strawberry.type
+class PlaceRideOrderPayload(OrderPayload):
+    pass
+
+
+@strawberry.type
+class CancelOrderPayload(OrderPayload):
+    pass
+
+
+def order_params(input: PlaceOrderInput) -> models.CreateOrderParams:
+    if (input.amount_kg is None) == (input.total_price_usd_cents is None):
+        raise GatewayInputError("Give exactly one of `amountKg` and `totalPriceUsdCents`.", ["input"])
+    return models.CreateOrderParams(
+        amount_kg=input.amount_kg,
+        total_price_usd_cents=input.total_price_usd_cents,
+        description=input.description,
+        metadata=input.metadata,
+        notification_url=input.callback_url,
+        portfolio_id=optional_upstream_id(input.portfolio_id, "Portfolio"),
+    )
+
+
+def ride_order_params(input: PlaceRideOrderInput) -> models.CreateRideOrderParams:
+    return models.CreateRideOrderParams(
+        distance_km=input.distance_km,
+        description=input.description,
+        metadata=input.metadata,
+        notification_url=input.callback_url,
+        portfolio_id=optional_upstream_id(input.portfolio_id, "Portfolio"),
+    )
+
+
+OrderCall = Callable[[CallOptions], Awaitable[Result[models.Order]]]
+
+
+async def _run_order_call(
+    info: GatewayInfo, call: OrderCall, subaccount_id: strawberry.ID | None, caller_key: str | None
+) -> KeyedOutcome[models.Order]:
+    """Run one idempotent order call under the input's subaccount, priming the order loader."""
+    context = info.context
+
+    async def keyed(key: str) -> Result[models.Order]:
+        subaccount = optional_upstream_id(subaccount_id, "Subaccount")
+        result = await call(context.call_options(subaccount_id=subaccount, idempotency_key=key))
+        context.loaders.prime_order(result.data, subaccount)
+        return result
+
+    return await attempt_keyed(keyed, caller_key, ORDER_INPUT_RENAMES)
+
+
+@strawberry.type
+class OrderMutations:
+    @strawberry.mutation(description="Place an order for carbon credits (idempotent with `idempotencyKey`).")
+    async def place_order(self, info: GatewayInfo, input: PlaceOrderInput) -> PlaceOrderPayload:
+        client = info.context.client
+
+        async def call(opts: CallOptions) -> Result[models.Order]:
+            return await client.create_order(order_params(input), opts=opts)
+
+        outcome = await _run_order_call(info, call, input.subaccount_id, input.idempotency_key)
+        return PlaceOrderPayload.from_outcome(outcome)
+
+    @strawberry.mutation(
+        description="Place an order for the emissions of a car ride.",
+        deprecation_reason="Deprecated upstream: quote `groundTransport`, then `placeOrder` its amountKg.",
+    )
+    async def place_ride_order(self, info: GatewayInfo, input: PlaceRideOrderInput) -> PlaceRideOrderPayload:
+        client = info.context.client
+
+        async def call(opts: CallOptions) -> Result[models.Order]:
+            return await client.create_ride_order(ride_order_params(input), opts=opts)
+
+        outcome = await _run_order_call(info, call, input.subaccount_id, input.idempotency_key)
+        return PlaceRideOrderPayload.from_outcome(outcome)
+
+    @strawberry.mutation(description="Cancel an order (fulfilled ones too: the price is credited).")
+    async def cancel_order(self, info: GatewayInfo, input: CancelOrderInput) -> CancelOrderPayload:
+        client = info.context.client
+
+        async def call(opts: CallOptions) -> Result[models.Order]:
+            return await client.cancel_order(upstream_id_of(input.id, "Order"), opts=opts)
+
+        outcome = await _run_order_call(info, call, input.subaccount_id, input.idempotency_key)
+        return CancelOrderPayload.from_outcome(outcome)

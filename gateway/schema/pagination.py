@@ -1,0 +1,162 @@
+"""Relay connections over the upstream's `limit` / `starting_after` / `ending_before` lists.
+
+- `first`/`after` read `limit=first+1, starting_after=after`; `last`/`before` read
+  `limit=last+1, ending_before=before`. The extra item is a look-ahead, because the upstream sends no
+  `has_more`: getting it means another page exists. At the upstream's cap (100) the look-ahead cannot
+  ride along, so a full page is followed by a one-item probe, and only if the client asks for it.
+- `first` and `last` must be 1..100 (the upstream's own range); with neither, the first 20 items come back
+  (the upstream's default). `after` goes with `first` and `before` with `last`; other mixes are rejected.
+- `last` without `before` is rejected: the upstream lists newest first and cannot start at the oldest
+  end, so "the last N" would cost a walk over the whole list. Page backwards from a cursor instead.
+- Items stay newest first in both directions, as upstream. Cursors are opaque (see `gateway.ids`).
+- `hasPreviousPage` is true after `after` and `hasNextPage` true before `before`: the cursor's own item
+  lies on that side (the upstream rejects unknown cursors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import strawberry
+
+from gateway.ids import InvalidIdError, decode_cursor, encode_cursor
+from gateway.schema.errors import GatewayInputError
+
+T = TypeVar("T")
+N = TypeVar("N")
+
+UPSTREAM_MAX_LIMIT = 100
+DEFAULT_PAGE_SIZE = 20
+
+Flag = Callable[[], Awaitable[bool]]
+FetchPage = Callable[[int, str | None, str | None], Awaitable[Sequence[T]]]
+"""fetch(limit, starting_after, ending_before) -> items, newest first."""
+
+
+async def _true() -> bool:
+    return True
+
+
+async def _false() -> bool:
+    return False
+
+
+def _constant(value: bool) -> Flag:
+    return _true if value else _false
+
+
+@strawberry.type(description="Where a connection page sits in the whole list.")
+class PageInfo:
+    start_cursor: str | None
+    end_cursor: str | None
+    _has_next: strawberry.Private[Flag]
+    _has_previous: strawberry.Private[Flag]
+
+    @strawberry.field(description="Whether more items follow (older ones).")
+    async def has_next_page(self) -> bool:
+        return await self._has_next()
+
+    @strawberry.field(description="Whether items precede this page (newer ones).")
+    async def has_previous_page(self) -> bool:
+        return await self._has_previous()
+
+
+@strawberry.type
+class Edge(Generic[N]):
+    cursor: str
+    node: N
+
+
+@strawberry.type
+class Connection(Generic[N]):
+    edges: list[Edge[N]]
+    page_info: PageInfo
+
+    @strawberry.field(description="The page's nodes, without cursors.")
+    def nodes(self) -> list[N]:
+        return [edge.node for edge in self.edges]
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """A validated page request: `size` items after `after`, or before `before` when `backwards`."""
+
+    size: int
+    cursor: str | None
+    backwards: bool
+
+
+def _check_size(name: str, value: int) -> int:
+    if not 1 <= value <= UPSTREAM_MAX_LIMIT:
+        raise GatewayInputError(f"`{name}` must be between 1 and {UPSTREAM_MAX_LIMIT}.", [name])
+    return value
+
+
+def _cursor(name: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return decode_cursor(value)
+    except InvalidIdError:
+        raise GatewayInputError(f"`{name}` is not a cursor of this connection.", [name]) from None
+
+
+def page_request(first: int | None, after: str | None, last: int | None, before: str | None) -> PageRequest:
+    """Validate Relay pagination arguments (see the module docstring for the rules)."""
+    if last is not None or before is not None:
+        if first is not None or after is not None:
+            raise GatewayInputError(
+                "Page forwards (`first`/`after`) or backwards (`last`/`before`), not both."
+            )
+        if before is None:
+            raise GatewayInputError(
+                "`last` needs `before`: the list is newest first and cannot be read from its oldest end; "
+                "use `first` for the newest items.",
+                ["before"],
+            )
+        return PageRequest(_check_size("last", last or DEFAULT_PAGE_SIZE), _cursor("before", before), True)
+    size = DEFAULT_PAGE_SIZE if first is None else _check_size("first", first)
+    return PageRequest(size, _cursor("after", after), False)
+
+
+async def fetch_connection(
+    request: PageRequest,
+    fetch: FetchPage[T],
+    id_of: Callable[[T], str],
+    convert: Callable[[T], N],
+) -> Connection[N]:
+    """Fetch one page through `fetch` and wrap it as a connection of `convert(item)`."""
+    limit = min(request.size + 1, UPSTREAM_MAX_LIMIT)
+    if request.backwards:
+        items = list(await fetch(limit, None, request.cursor))
+        page = items[-request.size :] if items else []
+        more = _more(len(items), request, lambda: fetch(1, None, id_of(page[0])))
+        has_next, has_previous = _constant(True), more
+    else:
+        items = list(await fetch(limit, request.cursor, None))
+        page = items[: request.size]
+        more = _more(len(items), request, lambda: fetch(1, id_of(page[-1]), None))
+        has_next, has_previous = more, _constant(request.cursor is not None)
+    edges = [Edge(cursor=encode_cursor(id_of(item)), node=convert(item)) for item in page]
+    info = PageInfo(
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+        _has_next=has_next,
+        _has_previous=has_previous,
+    )
+    return Connection(edges=edges, page_info=info)
+
+
+def _more(received: int, request: PageRequest, probe: Callable[[], Awaitable[Sequence[object]]]) -> Flag:
+    """Whether items lie beyond the page: known from the look-ahead, else (at the cap) a lazy probe."""
+    if received > request.size:
+        return _true
+    if received < request.size or request.size < UPSTREAM_MAX_LIMIT:
+        return _false
+
+    async def probed() -> bool:
+        return len(await probe()) > 0
+
+    return probed

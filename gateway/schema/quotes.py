@@ -1,0 +1,150 @@
+"""Quotes: what offsetting an activity would cost, by mass or by activity, in one `quote` field.
+
+`QuoteInput` is a `@oneOf` input: exactly one member says which upstream quote endpoint to call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from typing import Any
+
+import strawberry
+
+from gateway.backend import models
+from gateway.context import GatewayInfo
+from gateway.schema.catalogue import Portfolio, load_portfolio
+from gateway.schema.node import optional_upstream_id
+
+
+@strawberry.enum(description="Which price list a quote uses.")
+class QuoteSource(enum.Enum):
+    API = "api"
+    CHECKOUT = "checkout"
+
+
+@strawberry.enum
+class VehicleType(enum.Enum):
+    PASSENGER_CAR_VAN_OR_SUV = "passenger_car_van_or_suv"
+    SMALL_BUS = "small_bus"
+    SCHOOL_BUS = "school_bus"
+    COACH_BUS = "coach_bus"
+
+
+@strawberry.input(description="Emissions already known, in kg CO2e.")
+class MassQuoteInput:
+    amount_kg: float
+
+
+@strawberry.input
+class DistanceQuoteInput:
+    distance_km: float
+
+
+@strawberry.input
+class FreightQuoteInput:
+    freight_mass_kg: float
+    distance_km: float
+
+
+@strawberry.input
+class GroundTransportQuoteInput:
+    distance_km: float
+    vehicle_type: VehicleType
+
+
+@strawberry.input
+class OfficeSpaceQuoteInput:
+    square_footage: float
+
+
+@strawberry.input(one_of=True, description="Exactly one kind of activity to quote.")
+class QuoteInput:
+    mass: MassQuoteInput | None = strawberry.UNSET
+    flight: DistanceQuoteInput | None = strawberry.UNSET
+    train: DistanceQuoteInput | None = strawberry.UNSET
+    air_freight: FreightQuoteInput | None = strawberry.UNSET
+    ground_freight: FreightQuoteInput | None = strawberry.UNSET
+    ground_transport: GroundTransportQuoteInput | None = strawberry.UNSET
+    office_space: OfficeSpaceQuoteInput | None = strawberry.UNSET
+    ride: DistanceQuoteInput | None = strawberry.field(
+        default=strawberry.UNSET,
+        deprecation_reason="Deprecated upstream: use `groundTransport` with PASSENGER_CAR_VAN_OR_SUV.",
+    )
+
+
+# QuoteInput member -> (backend params model, client method).
+_QUOTE_KINDS: dict[str, tuple[type[models.QuoteParams], str]] = {
+    "mass": (models.MassQuoteParams, "quote_mass"),
+    "flight": (models.FlightQuoteParams, "quote_flight"),
+    "train": (models.TrainQuoteParams, "quote_train"),
+    "air_freight": (models.AirFreightQuoteParams, "quote_air_freight"),
+    "ground_freight": (models.GroundFreightQuoteParams, "quote_ground_freight"),
+    "ground_transport": (models.GroundTransportQuoteParams, "quote_ground_transport"),
+    "office_space": (models.OfficeSpaceQuoteParams, "quote_office_space"),
+    "ride": (models.RideQuoteParams, "quote_ride"),
+}
+
+
+@strawberry.type(description="What offsetting would cost now; quotes are not stored upstream.")
+class Quote:
+    amount_kg: float
+    price_usd_cents: int
+    _portfolio_id: strawberry.Private[str | None]
+    _subaccount_id: strawberry.Private[str | None]
+
+    @strawberry.field(
+        description="The quoted portfolio: the requested one, else the subaccount's default; null when "
+        "the account's default was used (the API does not say which that is)."
+    )
+    async def portfolio(self, info: GatewayInfo) -> Portfolio | None:
+        portfolio_id = await _quoted_portfolio(info, self._portfolio_id, self._subaccount_id)
+        if portfolio_id is None:
+            return None
+        return await load_portfolio(info.context.loaders, portfolio_id)
+
+
+def _chosen(input: QuoteInput) -> tuple[str, dict[str, Any]]:
+    """The one member set in a @oneOf input (the schema guarantees there is exactly one)."""
+    kind = next(k for k in _QUOTE_KINDS if getattr(input, k) not in (None, strawberry.UNSET))
+    fields = dataclasses.asdict(getattr(input, kind))
+    if isinstance(fields.get("vehicle_type"), VehicleType):
+        fields["vehicle_type"] = models.VehicleType(fields["vehicle_type"].value)
+    return kind, fields
+
+
+async def _quoted_portfolio(
+    info: GatewayInfo, portfolio_id: str | None, subaccount_id: str | None
+) -> str | None:
+    if portfolio_id is not None or subaccount_id is None:
+        return portfolio_id
+    return (await info.context.loaders.subaccounts.load(subaccount_id)).default_portfolio_id
+
+
+@strawberry.type
+class QuoteQueries:
+    @strawberry.field(description="Price an activity's emissions (or a known mass) in a portfolio.")
+    async def quote(
+        self,
+        info: GatewayInfo,
+        input: QuoteInput,
+        portfolio_id: strawberry.ID | None = None,
+        source: QuoteSource | None = None,
+        subaccount_id: strawberry.ID | None = None,
+    ) -> Quote | None:
+        kind, fields = _chosen(input)
+        params_type, method = _QUOTE_KINDS[kind]
+        portfolio = optional_upstream_id(portfolio_id, "Portfolio")
+        subaccount = optional_upstream_id(subaccount_id, "Subaccount")
+        source_value = None if source is None else models.QuoteSource(source.value)
+        params = params_type(**fields, portfolio_id=portfolio, source=source_value)
+        context = info.context
+        quote: models.Quote = await getattr(context.client, method)(
+            params, opts=context.call_options(subaccount)
+        )
+        return Quote(
+            amount_kg=quote.amount_kg,
+            price_usd_cents=quote.price_usd_cents,
+            _portfolio_id=portfolio,
+            _subaccount_id=subaccount,
+        )

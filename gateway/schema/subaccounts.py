@@ -1,0 +1,311 @@
+"""Subaccounts: queries, mutations (incl. logos via URL or multipart upload) and navigation to orders,
+default portfolio and impact."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Self
+
+import strawberry
+
+from gateway.backend import models
+from gateway.backend.client import Result
+from gateway.context import GatewayInfo
+from gateway.schema.catalogue import Portfolio, load_portfolio
+from gateway.schema.errors import GatewayInputError
+from gateway.schema.impact import HostedImpactPage, ImpactData, fetch_hosted_page, fetch_impact
+from gateway.schema.node import Node, optional_upstream_id, upstream_id_of
+from gateway.schema.orders import Order, list_orders
+from gateway.schema.pagination import Connection, fetch_connection, page_request
+from gateway.schema.payloads import KeyedOutcome, MutationPayload, Outcome, attempt, attempt_keyed
+from gateway.schema.scalars import DateTime, Upload, read_upload
+
+MAX_LOGO_BYTES = 5 * 1024 * 1024
+
+
+@strawberry.type(description="A subaccount: a customer of yours with its own orders, impact and defaults.")
+class Subaccount(Node):
+    name: str
+    email: str | None
+    created_on: DateTime
+    logo_url: str | None = strawberry.field(description="Hosted copy of the logo (query string may vary).")
+    default_portfolio_upstream_id: str | None
+
+    @strawberry.field(description="The portfolio its orders use by default (null: the account's default).")
+    async def default_portfolio(self, info: GatewayInfo) -> Portfolio | None:
+        if self.default_portfolio_upstream_id is None:
+            return None
+        return await load_portfolio(info.context.loaders, self.default_portfolio_upstream_id)
+
+    @strawberry.field(description="The subaccount's orders, newest first.")
+    async def orders(
+        self,
+        info: GatewayInfo,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Order] | None:
+        return await list_orders(info, self.upstream_id, first, after, last, before)
+
+    @strawberry.field(name="impact", description="The subaccount's climate impact, optionally in [from, to].")
+    async def impact(
+        self,
+        info: GatewayInfo,
+        from_: Annotated[DateTime | None, strawberry.argument(name="from")] = None,
+        to: datetime | None = None,
+    ) -> ImpactData | None:
+        return await fetch_impact(info, self.upstream_id, from_, to)
+
+    @strawberry.field(description="The subaccount's hosted impact page.")
+    async def hosted_impact_page(self, info: GatewayInfo) -> HostedImpactPage | None:
+        return await fetch_hosted_page(info, self.upstream_id)
+
+    @classmethod
+    def from_backend(cls, subaccount: models.Subaccount) -> Subaccount:
+        return cls(
+            upstream_id=subaccount.id,
+            name=subaccount.name,
+            email=subaccount.email,
+            created_on=subaccount.created_on,
+            logo_url=subaccount.logo_url,
+            default_portfolio_upstream_id=subaccount.default_portfolio_id,
+        )
+
+
+async def load_subaccount(info: GatewayInfo, upstream_id: str) -> Subaccount:
+    """A subaccount by upstream id, through the request's loader."""
+    return Subaccount.from_backend(await info.context.loaders.subaccounts.load(upstream_id))
+
+
+fetch_subaccount_node = load_subaccount
+
+
+@strawberry.type
+class SubaccountQueries:
+    @strawberry.field(description="A subaccount by id (global or upstream).")
+    async def subaccount(self, info: GatewayInfo, id: strawberry.ID) -> Subaccount | None:
+        return await load_subaccount(info, upstream_id_of(id, "Subaccount"))
+
+    @strawberry.field(description="Subaccounts, newest first (a Relay connection).")
+    async def subaccounts(
+        self,
+        info: GatewayInfo,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Subaccount] | None:
+        request = page_request(first, after, last, before)
+        context = info.context
+
+        async def fetch(
+            limit: int, starting_after: str | None, ending_before: str | None
+        ) -> list[models.Subaccount]:
+            subaccounts = await context.client.list_subaccounts(
+                limit=limit,
+                starting_after=starting_after,
+                ending_before=ending_before,
+                opts=context.call_options(),
+            )
+            for subaccount in subaccounts:
+                context.loaders.subaccounts.prime(subaccount.id, subaccount)
+            return subaccounts
+
+        return await fetch_connection(request, fetch, lambda s: s.id, Subaccount.from_backend)
+
+
+# --- mutations ---------------------------------------------------------------------------------------
+
+
+@strawberry.input
+class CreateSubaccountInput:
+    name: str = strawberry.field(description="Shown on its impact page (<= 512).")
+    email: str | None = None
+    default_portfolio_id: strawberry.ID | None = None
+    logo_url: str | None = strawberry.field(
+        default=None, description="Public image URL; the upstream rehosts it."
+    )
+    idempotency_key: str | None = None
+
+
+@strawberry.input(description="A full replacement: an omitted `email` or `defaultPortfolioId` is cleared.")
+class UpdateSubaccountInput:
+    id: strawberry.ID
+    name: str
+    email: str | None = None
+    default_portfolio_id: strawberry.ID | None = None
+
+
+@strawberry.input
+class DeleteSubaccountInput:
+    id: strawberry.ID
+
+
+@strawberry.input(
+    description="Give exactly one of `logoUrl` (public image URL) and `file` (multipart upload)."
+)
+class SetSubaccountLogoInput:
+    id: strawberry.ID
+    logo_url: str | None = None
+    file: Upload | None = strawberry.field(
+        default=None, description="PNG, JPEG, WebP or SVG, at most 5 MiB (GraphQL multipart request spec)."
+    )
+
+
+@strawberry.input
+class RemoveSubaccountLogoInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class SubaccountPayload(MutationPayload):
+    subaccount: Subaccount | None
+
+    @classmethod
+    def from_outcome(cls, outcome: Outcome[models.Subaccount]) -> Self:
+        subaccount = None if outcome.value is None else Subaccount.from_backend(outcome.value)
+        return cls(subaccount=subaccount, replayed=False, user_errors=outcome.user_errors)
+
+
+@strawberry.type
+class CreateSubaccountPayload(MutationPayload):
+    subaccount: Subaccount | None
+    idempotency_key: str = strawberry.field(description="The idempotency key the upstream received.")
+
+    @classmethod
+    def from_outcome(cls, outcome: KeyedOutcome[models.Subaccount]) -> Self:
+        subaccount = None if outcome.value is None else Subaccount.from_backend(outcome.value)
+        return cls(
+            subaccount=subaccount,
+            replayed=outcome.replayed,
+            user_errors=outcome.user_errors,
+            idempotency_key=outcome.idempotency_key,
+        )
+
+
+@strawberry.type
+class UpdateSubaccountPayload(SubaccountPayload):
+    pass
+
+
+@strawberry.type
+class SetSubaccountLogoPayload(SubaccountPayload):
+    pass
+
+
+@strawberry.type
+class RemoveSubaccountLogoPayload(SubaccountPayload):
+    pass
+
+
+@strawberry.type
+class DeleteSubaccountPayload(MutationPayload):
+    deleted_subaccount_upstream_id: str | None = strawberry.field(
+        description="Null when nothing was deleted."
+    )
+
+
+async def _set_logo(info: GatewayInfo, input: SetSubaccountLogoInput) -> models.Subaccount:
+    client, opts = info.context.client, info.context.call_options()
+    subaccount_id = upstream_id_of(input.id, "Subaccount")
+    if (input.logo_url is None) == (input.file is None):
+        raise GatewayInputError("Give exactly one of `logoUrl` and `file`.", ["input"])
+    if input.logo_url is not None:
+        return await client.set_subaccount_logo_url(subaccount_id, input.logo_url, opts=opts)
+    upload = await read_upload(input.file, MAX_LOGO_BYTES)  # type: ignore[arg-type]  # checked above
+    if upload is None:
+        raise GatewayInputError("The logo file is larger than 5 MiB.", ["input", "file"])
+    content, content_type = upload
+    if not content_type:
+        raise GatewayInputError("The logo file needs a content type (e.g. image/png).", ["input", "file"])
+    return await client.upload_subaccount_logo(subaccount_id, content, content_type, opts=opts)
+
+
+def _primed(info: GatewayInfo, subaccount: models.Subaccount) -> models.Subaccount:
+    info.context.loaders.subaccounts.prime(subaccount.id, subaccount)
+    return subaccount
+
+
+@strawberry.type
+class SubaccountMutations:
+    @strawberry.mutation(description="Create a subaccount (idempotent with `idempotencyKey`).")
+    async def create_subaccount(
+        self, info: GatewayInfo, input: CreateSubaccountInput
+    ) -> CreateSubaccountPayload:
+        context = info.context
+
+        async def call(key: str) -> Result[models.Subaccount]:
+            params = models.CreateSubaccountParams(
+                name=input.name,
+                email=input.email,
+                default_portfolio_id=optional_upstream_id(input.default_portfolio_id, "Portfolio"),
+                logo_url=input.logo_url,
+            )
+            result = await context.client.create_subaccount(
+                params, opts=context.call_options(idempotency_key=key)
+            )
+            _primed(info, result.data)
+            return result
+
+        return CreateSubaccountPayload.from_outcome(await attempt_keyed(call, input.idempotency_key))
+
+    @strawberry.mutation(description="Replace a subaccount's name, email and default portfolio.")
+    async def update_subaccount(
+        self, info: GatewayInfo, input: UpdateSubaccountInput
+    ) -> UpdateSubaccountPayload:
+        context = info.context
+
+        async def call() -> models.Subaccount:
+            params = models.UpdateSubaccountParams(
+                name=input.name,
+                email=input.email,
+                default_portfolio_id=optional_upstream_id(input.default_portfolio_id, "Portfolio"),
+            )
+            subaccount_id = upstream_id_of(input.id, "Subaccount")
+            return _primed(
+                info,
+                await context.client.update_subaccount(subaccount_id, params, opts=context.call_options()),
+            )
+
+        return UpdateSubaccountPayload.from_outcome(await attempt(call))
+
+    @strawberry.mutation(description="Delete a subaccount (the upstream refuses when it has orders).")
+    async def delete_subaccount(
+        self, info: GatewayInfo, input: DeleteSubaccountInput
+    ) -> DeleteSubaccountPayload:
+        context = info.context
+
+        async def call() -> str:
+            subaccount_id = upstream_id_of(input.id, "Subaccount")
+            await context.client.delete_subaccount(subaccount_id, opts=context.call_options())
+            context.loaders.subaccounts.clear(subaccount_id)
+            return subaccount_id
+
+        outcome = await attempt(call)
+        return DeleteSubaccountPayload(
+            deleted_subaccount_upstream_id=outcome.value, replayed=False, user_errors=outcome.user_errors
+        )
+
+    @strawberry.mutation(description="Set a subaccount's logo from a public URL or an uploaded file.")
+    async def set_subaccount_logo(
+        self, info: GatewayInfo, input: SetSubaccountLogoInput
+    ) -> SetSubaccountLogoPayload:
+        async def call() -> models.Subaccount:
+            return _primed(info, await _set_logo(info, input))
+
+        return SetSubaccountLogoPayload.from_outcome(await attempt(call))
+
+    @strawberry.mutation(description="Remove a subaccount's logo.")
+    async def remove_subaccount_logo(
+        self, info: GatewayInfo, input: RemoveSubaccountLogoInput
+    ) -> RemoveSubaccountLogoPayload:
+        context = info.context
+
+        async def call() -> models.Subaccount:
+            subaccount_id = upstream_id_of(input.id, "Subaccount")
+            return _primed(
+                info, await context.client.remove_subaccount_logo(subaccount_id, opts=context.call_options())
+            )
+
+        return RemoveSubaccountLogoPayload.from_outcome(await attempt(call))
