@@ -42,6 +42,7 @@ class TokenSource:
     http: the client to send token requests with (its transport decides where they go).
     token_url: the token endpoint. client_id / client_secret: sent with HTTP Basic auth, the RFC's
     preferred client authentication. audience: optional `audience` parameter (Auth0-style platforms).
+    timeout: per token request.
     """
 
     def __init__(
@@ -52,12 +53,14 @@ class TokenSource:
         client_id: str,
         client_secret: str,
         audience: str | None = None,
+        timeout: httpx.Timeout | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._http = http
         self._token_url = token_url
         self._auth = httpx.BasicAuth(client_id, client_secret)
         self._audience = audience
+        self._timeout = timeout or httpx.Timeout(10.0)
         self._clock = clock
         self._lock = asyncio.Lock()
         self._token: _Token | None = None
@@ -95,7 +98,9 @@ class TokenSource:
             form["audience"] = self._audience
         self.fetch_count += 1
         try:
-            response = await self._http.post(self._token_url, data=form, auth=self._auth)
+            response = await self._http.post(
+                self._token_url, data=form, auth=self._auth, timeout=self._timeout
+            )
         except httpx.TimeoutException as exc:
             raise BackendTimeoutError("product platform token request timed out") from exc
         except httpx.TransportError as exc:

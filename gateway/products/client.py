@@ -39,10 +39,19 @@ class ProductPlatformClient:
     http: the HTTP client (its transport decides where requests go; the embedded sandbox's is in-process).
     base_url: the platform's base URL, e.g. `https://platform.example/product-api`.
     tokens: the OAuth2 client-credentials token source for this platform.
+    timeout: per request (the platform is a second upstream with its own patience).
     """
 
-    def __init__(self, http: httpx.AsyncClient, *, base_url: str, tokens: TokenSource) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str,
+        tokens: TokenSource,
+        timeout: httpx.Timeout | None = None,
+    ) -> None:
         self._http = http
+        self._timeout = timeout or httpx.Timeout(10.0)
         self._base_url = base_url.rstrip("/")
         self.tokens = tokens
 
@@ -86,7 +95,9 @@ class ProductPlatformClient:
     async def _attempt(self, method: str, path: str, token: str, **kwargs: Any) -> httpx.Response:
         headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {token}"}
         try:
-            return await self._http.request(method, self._base_url + path, headers=headers, **kwargs)
+            return await self._http.request(
+                method, self._base_url + path, headers=headers, timeout=self._timeout, **kwargs
+            )
         except httpx.TimeoutException as exc:
             raise BackendTimeoutError("product platform timed out", method=method, path=path) from exc
         except httpx.TransportError as exc:

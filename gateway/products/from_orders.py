@@ -19,9 +19,11 @@ project level (one entry per project allocation of every order)
     projectName / projectLocation / projectType   `name` / `location_name` / `type`
     offsetSerialNumber              the allocation's retirements' `serial_number_range`s, joined by "; "
     offsetRetirementURL             the retirements' registry `url`s, space-separated
-    offsetVintageStart / End        1 January of the earliest / 31 December of the latest `vintage_year`
-                                    of the project's credit issuances (`GET /projects/{id}`); the order does
-                                    not say which vintage its retirement drew from
+    offsetVintageStart / End        1 January of the earliest / 31 December of the latest vintage year
+                                    the retirements' serial ranges name (a dash-separated 4-digit year
+                                    token, as in the sandbox's `SBX-<project>-<vintage>-<first>-<last>`);
+                                    when no serial names one, the span of the project's credit issuances
+                                    (`GET /projects/{id}`), since the order JSON has no vintage field
     offsetRetirementDate            the order's `created_on`: the order JSON carries no fulfilment or
     offsetProviderFinalizationDate  retirement timestamp, and retirement happens at or after placement
     offsetProviderFinalizationID    the order's `order_number` (printed on its certificate)
@@ -38,7 +40,7 @@ from datetime import UTC, datetime
 from gateway.backend.models import CreditIssuance, Order, ProjectAllocation
 from gateway.products.models import BatchRecord, Money, ProjectRecord, Visibility
 
-__all__ = ["PROVIDER", "BatchSpec", "batch_from_orders", "provider_order_id"]
+__all__ = ["PROVIDER", "BatchSpec", "batch_from_orders", "projects_needing_issuances", "provider_order_id"]
 
 PROVIDER = "CNaught"
 PRODUCT_TYPE = "carbon credit"
@@ -105,7 +107,7 @@ def _project(
     project = allocation.project
     serials = [r.serial_number_range for r in allocation.retirements if r.serial_number_range]
     urls = [r.url for r in allocation.retirements if r.url]
-    start, end = vintage_range(issuances)
+    start, end = vintage_range(serial_vintages(serials) or [i.vintage_year for i in issuances])
     return ProjectRecord(
         offset_type=project.impact_type,
         offset_provider=PROVIDER,
@@ -130,9 +132,29 @@ def _project(
     )
 
 
-def vintage_range(issuances: Sequence[CreditIssuance]) -> tuple[datetime | None, datetime | None]:
+def projects_needing_issuances(orders: Sequence[Order]) -> list[str]:
+    """Ids of the allocated projects whose vintages the serial ranges do not name (sorted, unique)."""
+    return sorted(
+        {
+            allocation.project.id
+            for order in orders
+            for allocation in order.project_allocations
+            if not serial_vintages([r.serial_number_range or "" for r in allocation.retirements])
+        }
+    )
+
+
+def serial_vintages(serials: Sequence[str]) -> list[int]:
+    """Vintage years named in serial ranges: dash-separated 4-digit tokens from 1900 to 2100."""
+    return [int(token) for serial in serials for token in serial.split("-") if _is_year(token)]
+
+
+def _is_year(token: str) -> bool:
+    return len(token) == 4 and token.isdigit() and 1900 <= int(token) <= 2100
+
+
+def vintage_range(years: Sequence[int]) -> tuple[datetime | None, datetime | None]:
     """First instant of the earliest and last second of the latest vintage year; (None, None) if unknown."""
-    years = [issuance.vintage_year for issuance in issuances]
     if not years:
         return None, None
     return datetime(min(years), 1, 1, tzinfo=UTC), datetime(max(years), 12, 31, 23, 59, 59, tzinfo=UTC)
