@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from gateway.auth import Principal, pass_through_principal, sandbox_principal
+from gateway.auth.middleware import principal_of
 from gateway.backend.client import CallOptions
 from gateway.loaders import CatalogueCache, Loaders, build_loaders
 
@@ -85,6 +86,11 @@ def default_principal(settings: Settings, request: Request | WebSocket | None) -
     return pass_through_principal(token) if token else sandbox_principal()
 
 
+def _authenticated(request: Request | WebSocket | None) -> Principal | None:
+    """The principal the authentication middleware attached to the request, if it ran."""
+    return None if request is None else principal_of(request)
+
+
 def key_fingerprint(principal: Principal, settings: Settings) -> str:
     """A non-reversible tag of the upstream key a request uses, to partition cross-request caches."""
     if principal.api_key is not None:
@@ -108,10 +114,13 @@ async def build_context(
 ) -> GatewayContext:
     """Build one request's context. Must run inside the request's event loop (loaders bind to it).
 
+    principal: who calls; default: the one the authentication middleware attached to the request, else
+    the sandbox/pass-through principal (`default_principal`). products: the product-platform client.
+
     Loaders are created here, per request, so their memoised results never leak to another caller;
     cross-request reuse happens only through `catalogue_cache`, partitioned by upstream key.
     """
-    principal = principal or default_principal(settings, request)
+    principal = principal or _authenticated(request) or default_principal(settings, request)
     context = GatewayContext(request, response, client, settings, principal, products)
     context.loaders = build_loaders(
         client,
