@@ -1,0 +1,192 @@
+"""The gateway's ASGI application factory: ``uvicorn --factory gateway.app:create_app``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from strawberry.extensions import DisableIntrospection, ParserCache, SchemaExtension, ValidationCache
+
+from gateway.backend import OffsetsClient, RetryPolicy
+from gateway.config import EMBEDDED_SANDBOX_KEY, Settings
+from gateway.context import GatewayContext, build_context
+from gateway.graphiql import assets_vendored, render_page, static_mount
+from gateway.health import health_routes
+from gateway.loaders import CatalogueCache
+from gateway.masking import MaskInternalErrors
+from gateway.products.setup import build_product_client
+from gateway.schema import build_schema
+from gateway.view import GatewayGraphQL
+
+logger = logging.getLogger(__name__)
+
+#: Base URL of the embedded sandbox: requests never leave the process (ASGITransport), the host is a label.
+EMBEDDED_SANDBOX_URL = "http://embedded-sandbox/v1"
+_EMBEDDED_ROOT = EMBEDDED_SANDBOX_URL.removesuffix("/v1")
+
+ExtensionFactory = type[SchemaExtension]
+Lifespan = Callable[[Starlette], AbstractAsyncContextManager[dict[str, Any]]]
+
+
+def create_app(
+    settings: Settings | None = None, *, transport: httpx.AsyncBaseTransport | None = None
+) -> Starlette:
+    """Build the gateway.
+
+    settings: the configuration; ``None`` reads it from ``GATEWAY_*`` environment variables.
+    transport: the httpx transport to the upstream (tests pass a mock or an in-process one); ``None``
+        means a pooled network connection to ``settings.upstream_url``, or the embedded sandbox when no
+        upstream URL is set.
+
+    With the embedded sandbox, its app is ``app.state.sandbox_app`` and its REST API is also mounted at
+    ``/sandbox`` (e.g. ``/sandbox/v1/portfolios``).
+    """
+    settings = settings or Settings()
+    sandbox_app = _embedded_sandbox(settings) if settings.embedded_sandbox else None
+    routes = [*health_routes(), *_graphql_routes(settings)]
+    if sandbox_app is not None:
+        routes.append(Mount("/sandbox", app=sandbox_app, name="sandbox"))
+    app = Starlette(routes=routes, lifespan=_lifespan(settings, transport, sandbox_app))
+    app.state.settings = settings
+    app.state.sandbox_app = sandbox_app
+    return app
+
+
+def schema_extensions(settings: Settings) -> list[ExtensionFactory]:
+    """The strawberry extensions every gateway schema runs with, as factories (one instance per request).
+
+    ParserCache and ValidationCache keep their LRU caches at module level, so they work across requests.
+    """
+    extensions: list[ExtensionFactory] = [ParserCache, ValidationCache, MaskInternalErrors]
+    if not settings.introspection:
+        extensions.append(DisableIntrospection)
+    return extensions
+
+
+def _graphql_routes(settings: Settings) -> list[BaseRoute]:
+    local_assets = assets_vendored()
+    graphiql = render_page(local=local_assets) if settings.graphiql_enabled else None
+    view = GatewayGraphQL(
+        build_schema(extensions=schema_extensions(settings)),
+        context_getter=_context_getter(settings),
+        graphiql_html=graphiql,
+    )
+    routes: list[BaseRoute] = [Route("/graphql", view, name="graphql")]
+    if graphiql and local_assets:
+        routes.append(static_mount())
+    return routes
+
+
+def _context_getter(settings: Settings) -> Callable[[Request, Response], Any]:
+    async def get_context(request: Request, response: Response) -> GatewayContext:
+        return await build_context(
+            request,
+            response,
+            client=request.state.client,
+            settings=settings,
+            catalogue_cache=request.state.catalogue_cache,
+            products=request.state.products,
+        )
+
+    return get_context
+
+
+def _embedded_sandbox(settings: Settings) -> Starlette:
+    # Imported here: a gateway pointed at a real upstream never needs the sandbox package loaded.
+    from sandbox.app import create_app as create_sandbox_app
+    from sandbox.config import SandboxConfig
+
+    config = SandboxConfig(db=settings.sandbox_db, fulfilment_delay=settings.sandbox_fulfilment_delay)
+    return create_sandbox_app(config)
+
+
+def _lifespan(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None, sandbox_app: Starlette | None
+) -> Lifespan:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        async with AsyncExitStack() as stack:
+            upstream = transport
+            if sandbox_app is not None:
+                # Mounted apps get no lifespan events of their own, so the sandbox's runs inside ours.
+                await stack.enter_async_context(sandbox_app.router.lifespan_context(sandbox_app))
+                upstream = upstream or httpx.ASGITransport(app=sandbox_app)
+                _announce_sandbox()
+            http = await stack.enter_async_context(_http_client(settings, upstream))
+            yield _lifespan_state(settings, http)
+
+    return lifespan
+
+
+def _announce_sandbox() -> None:
+    logger.warning(
+        "SANDBOX MODE: GATEWAY_UPSTREAM_URL is not set, so the gateway runs on its embedded, in-process "
+        "sandbox. No real carbon credits are bought. Set GATEWAY_UPSTREAM_URL and GATEWAY_UPSTREAM_API_KEY "
+        "to use the real offsets API."
+    )
+
+
+def _http_client(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+    """One pooled client for every upstream call of this app (connection reuse across requests)."""
+    limits = httpx.Limits(
+        max_connections=settings.max_connections,
+        max_keepalive_connections=settings.max_keepalive_connections,
+    )
+    return httpx.AsyncClient(transport=transport, limits=limits, timeout=_timeout(settings))
+
+
+def _timeout(settings: Settings) -> httpx.Timeout:
+    return httpx.Timeout(
+        connect=settings.connect_timeout,
+        read=settings.read_timeout,
+        write=settings.write_timeout,
+        pool=settings.pool_timeout,
+    )
+
+
+def _lifespan_state(settings: Settings, http: httpx.AsyncClient) -> dict[str, Any]:
+    if not settings.embedded_sandbox:
+        mode = "pass-through of callers' keys" if settings.pass_through_auth else "configured API key"
+        logger.info("upstream %s (%s)", settings.safe_upstream_url, mode)
+    return {
+        "client": _offsets_client(settings, http),
+        "catalogue_cache": CatalogueCache(settings.catalogue_cache_ttl),
+        # The product platform (seed 000): configured, the embedded sandbox's, or None.
+        "products": build_product_client(
+            settings, http, embedded_sandbox_url=_EMBEDDED_ROOT if settings.embedded_sandbox else None
+        ),
+    }
+
+
+def _offsets_client(settings: Settings, http: httpx.AsyncClient) -> OffsetsClient:
+    return OffsetsClient(
+        http,
+        base_url=settings.upstream_url or EMBEDDED_SANDBOX_URL,
+        api_key=_upstream_key(settings),
+        retry=_retry_policy(settings),
+        timeout=_timeout(settings),
+        # Queue calls in the client rather than in the pool, whose wait is bounded by `pool_timeout`.
+        max_concurrency=settings.max_connections,
+    )
+
+
+def _upstream_key(settings: Settings) -> str | None:
+    if settings.upstream_api_key is not None:
+        return settings.upstream_api_key.get_secret_value()
+    return EMBEDDED_SANDBOX_KEY if settings.embedded_sandbox else None
+
+
+def _retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        max_attempts=settings.max_retries + 1,
+        base_delay=settings.retry_base_delay,
+        max_delay=settings.retry_max_delay,
+        max_retry_after=settings.retry_after_cap,
+    )

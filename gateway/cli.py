@@ -1,0 +1,132 @@
+"""The ``offsets-gateway`` command: ``serve``, ``sandbox`` and ``export-schema``."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from gateway.config import Settings
+
+DEFAULT_SCHEMA_PATH = Path("schema.graphql")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["sandbox"]:
+        # The sandbox owns its options; hand it the rest of the command line untouched.
+        from sandbox.cli import main as sandbox_main
+
+        return sandbox_main(args[1:])
+    parsed = _parser().parse_args(args)
+    status: int = parsed.handler(parsed)
+    return status
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="offsets-gateway", description="GraphQL gateway for the offsets REST API."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_serve(commands)
+    commands.add_parser(
+        "sandbox",
+        help="run the offline sandbox of the REST API (see `offsets-gateway sandbox --help`)",
+        add_help=False,
+    )
+    _add_export_schema(commands)
+    return parser
+
+
+def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="serve the gateway (GATEWAY_* environment variables configure it)",
+        description="Serve the gateway with uvicorn. Without GATEWAY_UPSTREAM_URL it runs on the embedded "
+        "sandbox: no real credits are bought.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
+    serve.add_argument(
+        "--log-level",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="log level (default: GATEWAY_LOG_LEVEL or info)",
+    )
+    serve.set_defaults(handler=_serve)
+
+
+def _add_export_schema(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    export = commands.add_parser(
+        "export-schema",
+        help="write the GraphQL schema (SDL) to a file",
+        description="Write the schema in SDL. With --check, write nothing and exit 1 (showing a diff) "
+        "when the file differs from the code.",
+    )
+    export.add_argument("--path", type=Path, default=DEFAULT_SCHEMA_PATH, help="default: schema.graphql")
+    export.add_argument("--check", action="store_true", help="only compare the file with the code")
+    export.set_defaults(handler=_export_schema)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = Settings()
+    log_level = args.log_level or settings.log_level
+    logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
+    workers = _workers(args.workers, settings)
+    uvicorn.run(
+        "gateway.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=workers,
+        log_level=log_level,
+        # uvicorn[standard] brings uvloop and httptools; "auto" picks them when importable.
+        loop="auto",
+        http="auto",
+    )
+    return 0
+
+
+def _workers(requested: int, settings: Settings) -> int:
+    if requested > 1 and settings.embedded_sandbox:
+        # Each worker process would get its own in-memory sandbox, so an order placed through one worker
+        # would be missing from the next request's worker.
+        logging.getLogger(__name__).warning(
+            "the embedded sandbox keeps its state in one process: ignoring --workers %d, using 1", requested
+        )
+        return 1
+    return max(requested, 1)
+
+
+def schema_sdl() -> str:
+    """The SDL of the gateway's schema, as committed in ``schema.graphql``."""
+    from strawberry.printer import print_schema
+
+    from gateway.schema import build_schema
+
+    return print_schema(build_schema()).rstrip("\n") + "\n"
+
+
+def _export_schema(args: argparse.Namespace) -> int:
+    sdl = schema_sdl()
+    path: Path = args.path
+    if not args.check:
+        path.write_text(sdl, encoding="utf-8")
+        print(f"wrote {path}")
+        return 0
+    current = path.read_text(encoding="utf-8") if path.exists() else ""
+    if current == sdl:
+        print(f"{path} is up to date")
+        return 0
+    diff = difflib.unified_diff(
+        current.splitlines(keepends=True), sdl.splitlines(keepends=True), f"{path} (committed)", "code"
+    )
+    sys.stdout.writelines(diff)
+    print(f"\n{path} is out of date: run `offsets-gateway export-schema --path {path}`", file=sys.stderr)
+    return 1
