@@ -155,6 +155,8 @@ def _strip_userinfo(base_url: str) -> str:
     """Drop `user:pass@` from the base URL: the upstream authenticates by bearer key, and httpx would turn
     userinfo into a Basic Authorization header that replaces the bearer one."""
     url = httpx.URL(base_url)
+    if url.scheme not in {"http", "https"} or not url.host:
+        raise ValueError("the upstream base URL must be an absolute http(s) URL")
     if url.userinfo:
         logger.warning("ignoring credentials embedded in the upstream URL; use the API key setting")
         url = url.copy_with(username=None, password=None)
@@ -231,6 +233,8 @@ class HttpTransport:
     def _should_retry(self, call: Call, exc: BackendError, attempt: int) -> bool:
         if attempt >= self.retry.max_attempts or call.retry is Retry.NEVER:
             return False
+        if isinstance(exc, BackendDecodeError):
+            return False
         retry_after = _retry_after(exc)
         if retry_after is not None and retry_after > self.retry.max_retry_after:
             return False  # the upstream asks for a longer pause than we may wait: retrying early is rude
@@ -257,14 +261,18 @@ class HttpTransport:
             error = type(exc).__name__
             message = f"upstream timed out ({self._describe(exc, call)})"
             raise BackendTimeoutError(message, method=call.method, path=call.path) from None
-        except httpx.TransportError as exc:
+        except httpx.DecodingError as exc:  # a body whose Content-Encoding lies
+            error = type(exc).__name__
+            message = f"upstream sent an undecodable body ({self._describe(exc, call)})"
+            raise BackendDecodeError(message, method=call.method, path=call.path) from None
+        except httpx.RequestError as exc:
             error = type(exc).__name__
             message = f"could not reach upstream ({self._describe(exc, call)})"
             raise BackendConnectionError(message, method=call.method, path=call.path) from None
         finally:
             self._report(call, attempt, status, time.perf_counter() - started, error)
 
-    def _describe(self, exc: httpx.TransportError, call: Call) -> str:
+    def _describe(self, exc: httpx.RequestError, call: Call) -> str:
         """The transport error's class and text, minus anything secret. The original exception is not
         chained: it holds the request, headers and all."""
         text = str(exc)

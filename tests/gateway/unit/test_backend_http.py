@@ -14,6 +14,7 @@ import pytest
 
 from gateway.backend import (
     BackendConnectionError,
+    BackendDecodeError,
     BackendTimeoutError,
     BadRequestError,
     CallOptions,
@@ -46,7 +47,7 @@ CONCURRENT = {
     "title": "Concurrent requests",
     "status": 409,
 }
-Step = httpx.Response | type[httpx.TransportError]
+Step = httpx.Response | type[httpx.RequestError]
 
 
 class Script:
@@ -411,3 +412,26 @@ async def test_a_failing_metrics_hook_does_not_fail_the_call(http: list[httpx.As
 def test_retry_policy_needs_at_least_one_attempt() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         RetryPolicy(max_attempts=0)
+
+
+async def test_undecodable_body_is_a_decode_error_not_retried(make: Any) -> None:
+    lying = httpx.Response(
+        200, stream=httpx.ByteStream(b"not gzip at all"), headers={"Content-Encoding": "gzip"}
+    )
+    script = Script(lying)
+    with pytest.raises(BackendDecodeError):
+        await make(script).get_order("x")
+    assert len(script.requests) == 1
+
+
+async def test_other_request_errors_are_connection_errors(make: Any) -> None:
+    script = Script(httpx.TooManyRedirects)
+    with pytest.raises(BackendConnectionError):
+        await make(script, RetryPolicy(max_attempts=1)).get_order("x")
+
+
+@pytest.mark.parametrize("url", ["api.example.test/v1", "ftp://api.example.test/v1", "/v1"])
+async def test_base_url_must_be_absolute_http(url: str) -> None:
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(ValueError, match="absolute http"):
+            OffsetsClient(client, base_url=url, api_key=KEY)
