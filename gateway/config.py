@@ -9,6 +9,8 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.security.settings import SecuritySettings
+
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 
 #: The key the gateway presents to its embedded sandbox; the sandbox gives any key its own account.
@@ -118,6 +120,11 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an absolute http(s) URL")
         return value.strip().rstrip("/")
+
+    security: SecuritySettings = Field(
+        default_factory=SecuritySettings,
+        description="Auth, limits, rate limits, persisted queries, CORS, CSRF (own `GATEWAY_*` variables).",
+    )
 
     @field_validator("upstream_url")
     @classmethod

@@ -52,6 +52,20 @@ ROOT_SCOPES: dict[str, dict[str, str]] = {"query": QUERY_SCOPES, "mutation": MUT
 BOUND_FORBIDDEN: frozenset[tuple[str, str]] = frozenset({("mutation", "createSubaccount")})
 
 
+#: Root arguments naming a subaccount by its own id, checked against a bound credential's subaccount (any
+#: argument or input field called `subaccountId` is checked too). `node`/`nodes` ids are checked when they
+#: are global ids of a Subaccount.
+SUBACCOUNT_TARGETS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("query", "subaccount"): ("id",),
+    ("query", "node"): ("id",),
+    ("query", "nodes"): ("ids",),
+    ("mutation", "updateSubaccount"): ("input", "id"),
+    ("mutation", "deleteSubaccount"): ("input", "id"),
+    ("mutation", "setSubaccountLogo"): ("input", "id"),
+    ("mutation", "removeSubaccountLogo"): ("input", "id"),
+}
+
+
 def required_scope(operation: str, field: str) -> str:
     """The scope a root field needs; `admin` for a field with no rule (fail closed)."""
     if field.startswith("__"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from graphql import (
+    ASTValidationRule,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -80,7 +81,7 @@ def _operations(context: ValidationContext) -> tuple[list[OperationDefinitionNod
     return operations, fragments
 
 
-def limit_rules(*, max_depth: int, max_aliases: int, max_root_fields: int) -> list[type[ValidationRule]]:
+def limit_rules(*, max_depth: int, max_aliases: int, max_root_fields: int) -> list[type[ASTValidationRule]]:
     """Validation rules enforcing the three static limits."""
 
     class OperationLimitsRule(ValidationRule):

@@ -32,7 +32,8 @@ from strawberry.extensions import SchemaExtension
 
 from gateway.auth.errors import AuthError
 from gateway.auth.principal import Principal
-from gateway.auth.scopes import authorize
+from gateway.auth.scopes import SUBACCOUNT_TARGETS, authorize
+from gateway.ids import InvalidIdError, from_global_id
 from gateway.operation_limits.cost import CostModel, actual_cost, requested_cost
 from gateway.operation_limits.errors import LimitExceededError
 from gateway.operation_limits.rules import count_tokens, fields_of
@@ -143,6 +144,7 @@ def _check_tenant(
     bound: str,
 ) -> None:
     root_type = schema.get_root_type(operation.operation)
+    kind = operation.operation.value
     for node in roots:
         definition = root_type.fields.get(node.name.value) if root_type else None
         if definition is None:
@@ -151,8 +153,28 @@ def _check_tenant(
             arguments = get_argument_values(definition, node, variables)
         except GraphQLError:
             continue  # invalid arguments fail in execution before the resolver runs
-        if any(value != bound for value in _subaccount_values(arguments)):
+        named = list(_subaccount_values(arguments))
+        named += _target_values(arguments, SUBACCOUNT_TARGETS.get((kind, node.name.value), ()))
+        if any(_subaccount_id(value) not in (None, bound) for value in named):
             raise GraphQLError("subaccount not found", extensions={"code": "NOT_FOUND"})
+
+
+def _subaccount_id(value: str) -> str | None:
+    """The upstream subaccount id `value` names: plain ids as they are, global ids only of a Subaccount."""
+    try:
+        type_name, upstream_id = from_global_id(value)
+    except InvalidIdError:
+        return value
+    return upstream_id if type_name == "Subaccount" else None
+
+
+def _target_values(arguments: dict[str, Any], path: tuple[str, ...]) -> list[str]:
+    value: Any = arguments
+    for step in path:
+        value = value.get(step) if isinstance(value, dict) else getattr(value, step, None)
+    if isinstance(value, str):
+        return [value]
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
 def _subaccount_values(value: Any) -> Iterator[str]:

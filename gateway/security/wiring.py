@@ -1,0 +1,153 @@
+"""Assembling the security layer from settings: middleware, schema extensions and what to close at shutdown.
+
+`create_app` calls `build_security(settings)` once, hands `security.middleware()` to Starlette,
+`security.schema_extensions()` to the schema, and closes it in the lifespan. Middleware order, outermost
+first: CORS (so even error answers carry CORS headers and preflights never reach the rest), timeout, body
+size, CSRF, authentication, persisted queries (which need the body, hence inside the size limit).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from strawberry.extensions import AddValidationRules, SchemaExtension
+
+from gateway.auth.authenticate import Authenticator, AuthMode
+from gateway.auth.middleware import AuthenticationMiddleware
+from gateway.operation_limits.cost import CostModel
+from gateway.operation_limits.rules import limit_rules
+from gateway.persisted import (
+    MemoryQueryStore,
+    PersistedQueries,
+    PersistedQueryMiddleware,
+    QueryStore,
+    RedisQueryStore,
+    TrustedDocuments,
+)
+from gateway.ratelimit import CostRateLimiter
+from gateway.security.guard import GuardConfig, OperationGuard
+from gateway.security.middleware import BodySizeLimitMiddleware, CSRFMiddleware, RequestTimeoutMiddleware
+from gateway.security.redaction import RedactingFilter, install_redaction, remove_redaction
+from gateway.security.settings import SecuritySettings
+
+logger = logging.getLogger(__name__)
+
+GRAPHQL_PATHS = frozenset({"/graphql", "/graphql/"})
+#: Headers browsers may send cross-origin to /graphql once the origin is allowed.
+CORS_HEADERS = ["authorization", "content-type", "apollo-require-preflight", "x-apollo-operation-name"]
+
+
+@dataclass
+class Security:
+    """The security layer of one gateway app."""
+
+    settings: SecuritySettings
+    authenticator: Authenticator
+    limiter: CostRateLimiter | None
+    queries: PersistedQueries
+    redactor: RedactingFilter
+
+    @property
+    def mode(self) -> AuthMode:
+        """The authentication mode in force."""
+        return self.authenticator.mode
+
+    def middleware(self) -> list[Middleware]:
+        """Starlette middleware, outermost first."""
+        s = self.settings
+        stack = [
+            Middleware(
+                CORSMiddleware,
+                allow_origins=s.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=CORS_HEADERS,
+                expose_headers=["retry-after"],
+                max_age=600,
+            ),
+            Middleware(RequestTimeoutMiddleware, seconds=s.request_timeout, paths=GRAPHQL_PATHS),
+            Middleware(
+                BodySizeLimitMiddleware, max_bytes=s.max_body_bytes, max_upload_bytes=s.max_upload_bytes
+            ),
+        ]
+        if s.csrf_protection:
+            stack.append(Middleware(CSRFMiddleware, paths=GRAPHQL_PATHS))
+        stack.append(
+            Middleware(AuthenticationMiddleware, authenticator=self.authenticator, paths=GRAPHQL_PATHS)
+        )
+        stack.append(Middleware(PersistedQueryMiddleware, queries=self.queries, paths=GRAPHQL_PATHS))
+        return stack
+
+    def schema_extensions(self) -> list[Callable[[], SchemaExtension]]:
+        """Factories of the per-request schema extensions (limit rules, then the operation guard)."""
+        s = self.settings
+        rules = limit_rules(
+            max_depth=s.max_depth, max_aliases=s.max_aliases, max_root_fields=s.max_root_fields
+        )
+        config = GuardConfig(
+            max_tokens=s.max_tokens,
+            max_cost=s.max_cost,
+            cost_model=CostModel(max_page_size=s.max_page_size, default_list_size=s.default_list_size),
+        )
+        limiter = self.limiter
+        return [lambda: AddValidationRules(rules), lambda: OperationGuard(config=config, limiter=limiter)]
+
+    async def aclose(self) -> None:
+        """Release connections (the Redis APQ store) and detach the log filter."""
+        if self.queries.store is not None:
+            await self.queries.store.close()
+        remove_redaction(self.redactor)
+
+
+def build_security(
+    security: SecuritySettings, *, embedded_sandbox: bool, upstream_key: str | None
+) -> Security:
+    """Build the security layer; raises ValueError on an unsafe or impossible configuration."""
+    authenticator = Authenticator.from_settings(
+        security, embedded_sandbox=embedded_sandbox, upstream_key_held=upstream_key is not None
+    )
+    redis_url = security.redis_url.get_secret_value() if security.redis_url else None
+    limiter = (
+        CostRateLimiter(security.rate_limit_cost, security.rate_limit_window, redis_url=redis_url)
+        if security.rate_limit_cost > 0
+        else None
+    )
+    trusted = (
+        TrustedDocuments.load(security.trusted_documents_file) if security.trusted_documents_file else None
+    )
+    store: QueryStore | None = None
+    if security.apq and trusted is None:
+        store = RedisQueryStore(redis_url, security.apq_ttl) if redis_url else MemoryQueryStore()
+    secrets = [s for s in (upstream_key, redis_url, _jwt_secret(security)) if s]
+    _log_limits(security, trusted)
+    return Security(
+        security,
+        authenticator,
+        limiter,
+        PersistedQueries(store=store, trusted=trusted),
+        install_redaction(secrets),
+    )
+
+
+def _jwt_secret(security: SecuritySettings) -> str | None:
+    return security.jwt_secret.get_secret_value() if security.jwt_secret else None
+
+
+def _log_limits(security: SecuritySettings, trusted: TrustedDocuments | None) -> None:
+    logger.info(
+        "limits: depth %d, aliases %d, tokens %d, root fields %d, page size %d, cost %d; rate %s; %s",
+        security.max_depth,
+        security.max_aliases,
+        security.max_tokens,
+        security.max_root_fields,
+        security.max_page_size,
+        security.max_cost,
+        f"{security.rate_limit_cost}/{security.rate_limit_window}s"
+        + (" (redis)" if security.redis_url else " (memory)")
+        if security.rate_limit_cost
+        else "off",
+        f"trusted documents only ({len(trusted)})" if trusted else ("APQ on" if security.apq else "APQ off"),
+    )
