@@ -9,11 +9,13 @@ from typing import Any
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from strawberry.extensions import DisableIntrospection, ParserCache, SchemaExtension, ValidationCache
 
+from gateway.auth.middleware import PRINCIPAL_KEY
 from gateway.backend import OffsetsClient, RetryPolicy
 from gateway.config import EMBEDDED_SANDBOX_KEY, Settings
 from gateway.context import GatewayContext, build_context
@@ -53,7 +55,9 @@ def create_app(
     routes = [*health_routes(), *_graphql_routes(settings)]
     if sandbox_app is not None:
         routes.append(Mount("/sandbox", app=sandbox_app, name="sandbox"))
-    app = Starlette(routes=routes, lifespan=_lifespan(settings, transport, sandbox_app))
+    app = Starlette(
+        routes=routes, middleware=_middleware(settings), lifespan=_lifespan(settings, transport, sandbox_app)
+    )
     app.state.settings = settings
     app.state.sandbox_app = sandbox_app
     return app
@@ -68,6 +72,11 @@ def schema_extensions(settings: Settings) -> list[ExtensionFactory]:
     if not settings.introspection:
         extensions.append(DisableIntrospection)
     return extensions
+
+
+def _middleware(settings: Settings) -> list[Middleware]:
+    """ASGI middleware around every route, outermost first (authentication, rate limits, ...)."""
+    return []
 
 
 def _graphql_routes(settings: Settings) -> list[BaseRoute]:
@@ -91,6 +100,8 @@ def _context_getter(settings: Settings) -> Callable[[Request, Response], Any]:
             response,
             client=request.state.client,
             settings=settings,
+            # Put in the request state by the authentication middleware, when one runs; None = the default.
+            principal=getattr(request.state, PRINCIPAL_KEY, None),
             catalogue_cache=request.state.catalogue_cache,
             products=request.state.products,
         )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import difflib
 import logging
+import logging.config
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from gateway.config import Settings
 
@@ -77,20 +80,30 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = Settings()
     log_level = args.log_level or settings.log_level
-    logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
-    workers = _workers(args.workers, settings)
+    logging.config.dictConfig(log_config(log_level))  # for this process; uvicorn repeats it per worker
     uvicorn.run(
         "gateway.app:create_app",
         factory=True,
         host=args.host,
         port=args.port,
-        workers=workers,
+        workers=_workers(args.workers, settings),
         log_level=log_level,
+        log_config=log_config(log_level),
         # uvicorn[standard] brings uvloop and httptools; "auto" picks them when importable.
         loop="auto",
         http="auto",
     )
     return 0
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging config, extended so the gateway's, sandbox's and strawberry's loggers print too."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    for name in ("gateway", "sandbox", "strawberry"):
+        config["loggers"][name] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    return config
 
 
 def _workers(requested: int, settings: Settings) -> int:

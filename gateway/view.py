@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
 
+_HTTP_ERROR_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
 ContextGetter = Callable[[Request, Response], Awaitable[Any]]
 
 
@@ -145,7 +147,8 @@ class GatewayGraphQL(GraphQL[Any, None]):
         if isinstance(exc.__cause__, InvalidOperationTypeError):
             # A mutation over GET: only POST may change state, so say which method would work.
             status, headers = 405, {"allow": "POST"}
-        body = {"errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}]}
+        code = _HTTP_ERROR_CODES.get(status, "BAD_REQUEST")
+        body = {"errors": [{"message": exc.reason, "extensions": {"code": code}}]}
         return Response(orjson.dumps(body), status_code=status, media_type=media_type, headers=headers)
 
     async def get_context(self, request: Any, response: Any) -> Any:

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from strawberry.file_uploads import Upload
 
 from gateway.app import create_app, schema_extensions
-from gateway.config import Settings
+from gateway.config import EMBEDDED_SANDBOX_KEY, Settings
 from gateway.graphiql import assets_vendored, render_page, static_mount
 from gateway.view import GRAPHQL_RESPONSE_JSON, JSON, GatewayGraphQL, accepted_media_type
 from tests.gateway.e2e.conftest import GatewayServer, SandboxServer, StartGateway, StartSandbox
@@ -191,6 +191,7 @@ def test_mutations_over_get_are_refused_with_405(tiny: httpx.Client) -> None:
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
     assert "data" not in response.json()
+    assert response.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
     assert _post(tiny, {"query": "mutation { touch }"}).json() == {"data": {"touch": True}}
 
 
@@ -251,6 +252,7 @@ def test_graphiql_off_means_no_page() -> None:
         response = httpx.get(f"{url}/graphql", headers={"Accept": "text/html"})
     assert response.status_code == 404
     assert "<html" not in response.text
+    assert response.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
 class _quiet:
@@ -314,14 +316,20 @@ def test_pass_through_forwards_the_callers_bearer_key(
 def test_embedded_sandbox_mode(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="gateway.app")
     app = create_app(Settings(sandbox_fulfilment_delay=0))
+    place = "mutation { placeOrder(input: {amountKg: 5}) { order { upstreamId } userErrors { code } } }"
     with serve(app) as url, httpx.Client(base_url=url) as client:
         result = client.post("/graphql", json={"query": "{ portfolios { name } }"}).json()
-        rest = client.get("/sandbox/v1/portfolios", headers={"Authorization": "Bearer anything"})
+        placed = client.post("/graphql", json={"query": place}).json()["data"]["placeOrder"]
+        own = client.get("/sandbox/v1/orders", headers={"Authorization": f"Bearer {EMBEDDED_SANDBOX_KEY}"})
+        other = client.get("/sandbox/v1/orders", headers={"Authorization": "Bearer someone-else"})
         page = client.get("/graphql", headers={"Accept": "text/html"})
         ready = client.get("/readyz")
     assert "Sandbox" in [p["name"] for p in result["data"]["portfolios"]]
     assert app.state.sandbox_app.state.request_log.count(path_prefix="/v1/portfolios") >= 1
-    assert rest.status_code == 200
+    # The REST mount shows the gateway's own sandbox account to curl users holding its key.
+    assert placed["userErrors"] == []
+    assert [order["id"] for order in own.json()["data"]] == [placed["order"]["upstreamId"]]
+    assert other.status_code == 200 and other.json()["data"] == []
     assert page.status_code == 200 and "graphiql" in page.text.lower()
     assert ready.status_code == 200
     assert any("No real carbon credits are bought" in r.getMessage() for r in caplog.records)

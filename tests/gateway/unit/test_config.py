@@ -82,3 +82,11 @@ def test_safe_upstream_url_drops_credentials_and_query() -> None:
 def test_every_field_is_documented() -> None:
     undocumented = [name for name, info in Settings.model_fields.items() if not info.description]
     assert undocumented == []
+
+
+def test_every_variable_is_in_the_readme_configuration_table() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    missing = [name for name in Settings.model_fields if f"`GATEWAY_{name.upper()}`" not in readme]
+    assert missing == []
