@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -25,23 +24,20 @@ from sandbox.requestlog import RequestLog, RequestLogMiddleware, request_log_rou
 from sandbox.routes import api_routes, sandbox_routes
 from sandbox.services import Services
 
-CALLBACK_TIMEOUT = httpx.Timeout(10.0)
-
 
 def _lifespan(services: Services) -> contextlib.AbstractAsyncContextManager[None]:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        # The callback client and the fulfilment worker live exactly as long as the server.
-        async with httpx.AsyncClient(timeout=CALLBACK_TIMEOUT) as http:
-            services.notifier.start(http)
-            worker = asyncio.get_running_loop().create_task(services.fulfiller.run())
-            try:
-                yield
-            finally:
-                worker.cancel()
-                await asyncio.gather(worker, return_exceptions=True)
-                await services.notifier.stop()
-                services.store.close()
+        # The callback notifier and the fulfilment worker live exactly as long as the server.
+        services.notifier.start()
+        worker = asyncio.get_running_loop().create_task(services.fulfiller.run())
+        try:
+            yield
+        finally:
+            worker.cancel()
+            await asyncio.gather(worker, return_exceptions=True)
+            await services.notifier.stop()
+            services.store.close()
 
     return lifespan  # type: ignore[return-value]
 

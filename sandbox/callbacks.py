@@ -5,7 +5,8 @@ The receiver must answer 200; anything else (or no answer) is retried with doubl
 the change (24 hours by default, as documented). [?] Only exactly 200 counts, as the docs say; deliveries for
 one order are sent in the order of its changes (a later one waits for the earlier one); pending deliveries
 are not persisted, so a restart forgets them. No signature is sent (none is documented). Deliveries need the
-app's lifespan (it owns the HTTP client); without it they are skipped.
+app's lifespan (it starts and stops the notifier); without it they are skipped. The HTTP client is opened on
+the first delivery, because building one (TLS context) costs more than most tests take.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import httpx
 import orjson
 
 logger = logging.getLogger("sandbox.callbacks")
+ATTEMPT_TIMEOUT = httpx.Timeout(10.0)
 
 
 class Notifier:
@@ -29,26 +31,30 @@ class Notifier:
         self._deadline = deadline
         self._initial = backoff_initial
         self._max = backoff_max
+        self._running = False
         self._http: httpx.AsyncClient | None = None
         self._last: dict[str, asyncio.Task[None]] = {}
 
-    def start(self, http: httpx.AsyncClient) -> None:
-        """Begin delivering with `http` (called by the app's lifespan)."""
-        self._http = http
+    def start(self) -> None:
+        """Begin delivering (called by the app's lifespan)."""
+        self._running = True
 
     async def stop(self) -> None:
-        """Abandon pending deliveries."""
-        self._http = None
+        """Abandon pending deliveries and close the HTTP client."""
+        self._running = False
         tasks = list(self._last.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._last.clear()
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
 
     def order_changed(self, order: dict[str, Any]) -> None:
         """Queue a callback for `order` (a snapshot is taken now)."""
         url = order.get("callback_url")
-        if not url or self._http is None:
+        if not url or not self._running:
             return
         body = orjson.dumps({"order": order})
         previous = self._last.get(order["id"])
@@ -76,11 +82,12 @@ class Notifier:
             delay = min(delay * 2, self._max)
 
     async def _attempt(self, url: str, body: bytes) -> bool:
-        http = self._http
-        if http is None:
+        if not self._running:
             return True  # shutting down: nothing more to do
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=ATTEMPT_TIMEOUT)
         try:
-            response = await http.post(url, content=body, headers={"Content-Type": "application/json"})
+            response = await self._http.post(url, content=body, headers={"Content-Type": "application/json"})
         except httpx.HTTPError:
             return False
         return response.status_code == 200
