@@ -27,6 +27,7 @@ from gateway.products.models import Visibility
 from gateway.products.recording import RecordResult, record_batch_once, record_batches
 from gateway.products.validation import (
     FieldProblem,
+    camel,
     check_batches,
     check_product_id,
     wire_path_to_input,
@@ -311,15 +312,12 @@ async def _build_batch(
 
 
 def _spec_paths(problems: Sequence[FieldProblem]) -> list[FieldProblem]:
-    """Problems in a derived record, pointed at the input field they came from where there is one."""
-    names = {
-        "batchNumber": "batchNumber",
-        "taskId": "taskId",
-        "offsetOwner": "owner",
-        "offsetReason": "reason",
-    }
-    names["comment"] = "comment"
-    return [FieldProblem(("input", names.get(p.field[-1], "orderIds")), p.code, p.message) for p in problems]
+    """Problems in a derived record (from odd upstream data): reported once each, against `orderIds`."""
+    unique = dict.fromkeys(FieldProblem(("input", "orderIds"), p.code, p.message) for p in problems)
+    return list(unique)
+
+
+_SPEC_LIMITS = {"batch_number": 512, "task_id": 512, "owner": 512, "reason": 512, "comment": 2000}
 
 
 def _offset_input_problems(input: OffsetProductBatchInput, order_ids: list[str]) -> list[FieldProblem]:
@@ -328,6 +326,11 @@ def _offset_input_problems(input: OffsetProductBatchInput, order_ids: list[str])
         problems.append(
             FieldProblem(("input", "batchNumber"), "INVALID_INPUT", "batchNumber must not be empty")
         )
+    for name, limit in _SPEC_LIMITS.items():
+        value = getattr(input, name)
+        if value is not None and len(value) > limit:
+            message = f"{camel(name)} must be at most {limit} characters"
+            problems.append(FieldProblem(("input", camel(name)), "INVALID_INPUT", message))
     return problems
 
 
