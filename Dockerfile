@@ -26,7 +26,7 @@ FROM python:3.11-slim-bookworm AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     GATEWAY_LOG_LEVEL=info
-RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin gateway
+RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/gateway --shell /usr/sbin/nologin gateway
 COPY --from=builder /dist/*.whl /tmp/
 RUN pip install --no-cache-dir --disable-pip-version-check /tmp/*.whl && rm /tmp/*.whl
 USER gateway
