@@ -333,3 +333,17 @@ def test_embedded_sandbox_mode(caplog: pytest.LogCaptureFixture) -> None:
     assert page.status_code == 200 and "graphiql" in page.text.lower()
     assert ready.status_code == 200
     assert any("No real carbon credits are bought" in r.getMessage() for r in caplog.records)
+
+
+def test_gql_library_client_speaks_to_the_gateway(gql_client: Any) -> None:
+    from gql import gql as parse
+
+    request = parse("query ($first: Int) { orders(first: $first) { edges { cursor } } }")
+    request.variable_values = {"first": 1}
+    assert gql_client.execute(request) == {"orders": {"edges": []}}
+
+
+def test_introspection_can_be_switched_off(start_gateway: StartGateway) -> None:
+    closed = start_gateway(introspection=False).gql("{ __schema { queryType { name } } }", headers=GR_JSON)
+    assert closed.status == 400 and "introspection" in closed.errors[0]["message"].lower()
+    assert "data" not in closed.body
