@@ -11,23 +11,38 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.config import Settings
+from gateway.security.settings import SecuritySettings
 from sandbox.app import create_app as create_sandbox_app
 from sandbox.config import SandboxConfig
 from tests.servers import serve
 
 GATEWAY_KEY = "sk_test_products"
 PRODUCT_CLIENT = ("gateway-products", "product-secret")
+JWT_SECRET = "products-test-jwt-secret-0123456789abcdef"
+
+
+def caller_token(
+    scopes: str = "read orders:write subaccounts:write", subaccount_id: str | None = None
+) -> str:
+    """A caller JWT the stack's gateway accepts (HS256 with `JWT_SECRET`)."""
+    claims: dict[str, Any] = {"sub": "products-tests", "exp": int(time.time()) + 600, "scope": scopes}
+    if subaccount_id is not None:
+        claims["subaccount_id"] = subaccount_id
+    return jwt.encode(claims, JWT_SECRET, algorithm="HS256")
+
 
 OFFSET_BATCH = """
 mutation Offset($input: OffsetProductBatchInput!) {
@@ -60,14 +75,19 @@ class Stack:
     http: httpx.Client
     rest: httpx.Client
 
-    def gql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = self.http.post("/graphql", json={"query": query, "variables": variables or {}})
+    def gql(
+        self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
+    ) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {token or caller_token()}"}
+        response = self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
         body: dict[str, Any] = response.json()
         return body
 
-    def offset_batch(self, **input: Any) -> dict[str, Any]:
+    def offset_batch(self, *, token: str | None = None, **input: Any) -> dict[str, Any]:
         """Run offsetProductBatch; returns the mutation's payload (asserts there is no GraphQL error)."""
-        body = self.gql(OFFSET_BATCH, {"input": input})
+        body = self.gql(OFFSET_BATCH, {"input": input}, token=token)
         assert "errors" not in body, body
         payload: dict[str, Any] = body["data"]["offsetProductBatch"]
         return payload
@@ -137,6 +157,7 @@ def start_stack() -> Iterator[StartStack]:
                     "product_platform_client_id": PRODUCT_CLIENT[0],
                     "product_platform_client_secret": SecretStr(PRODUCT_CLIENT[1]),
                     "product_platform_audience": "https://product-api.example",
+                    "security": SecuritySettings(jwt_secret=SecretStr(JWT_SECRET)),
                     **(gateway or {}),
                 }
             )

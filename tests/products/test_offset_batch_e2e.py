@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.products.conftest import Stack, StartStack
+from tests.products.conftest import Stack, StartStack, caller_token
 
 
 def _years(allocation: dict[str, Any]) -> list[int]:
@@ -198,3 +198,44 @@ def test_unconfigured_platform_answers_a_user_error(start_stack: StartStack) -> 
     stack = start_stack(gateway={"product_platform_url": None})
     payload = stack.offset_batch(productId="P", batchNumber="B", orderIds=["abc"])
     assert [e["code"] for e in payload["userErrors"]] == ["PRODUCT_PLATFORM_NOT_CONFIGURED"]
+
+
+def test_recording_needs_the_orders_write_scope(stack: Stack) -> None:
+    order = stack.place_order(5)
+    stack.sandbox_app.state.request_log.clear()
+    body = stack.gql(
+        "mutation($i: OffsetProductBatchInput!) { offsetProductBatch(input: $i) { replayed } }",
+        {"i": {"productId": "P", "batchNumber": "B", "orderIds": [order["id"]]}},
+        token=caller_token("read"),
+    )
+    assert [(e.get("extensions") or {}).get("code") for e in body["errors"]] == ["FORBIDDEN"]
+    assert stack.product_requests() == 0 and stack.read_back("P") == []
+
+
+def test_subaccount_bound_caller_cannot_cite_other_tenants_orders(stack: Stack) -> None:
+    supplier = stack.rest.post("/v1/subaccounts", json={"name": "Supplier A"}).json()["id"]
+    other = stack.rest.post("/v1/subaccounts", json={"name": "Supplier B"}).json()["id"]
+    mine, main, theirs = (
+        stack.place_order(5, subaccount=supplier),
+        stack.place_order(5),
+        stack.place_order(5, subaccount=other),
+    )
+    bound = caller_token(subaccount_id=supplier)
+    stack.sandbox_app.state.request_log.clear()
+    refused = stack.offset_batch(
+        token=bound, productId="P", batchNumber="B", orderIds=[mine["id"], main["id"], theirs["id"]]
+    )
+    assert refused["recorded"] is None
+    assert [e["field"] for e in refused["userErrors"]] == [
+        ["input", "orderIds", "1"],
+        ["input", "orderIds", "2"],
+    ]
+    asking = stack.gql(  # the security layer answers as if the other tenant did not exist
+        "mutation($i: OffsetProductBatchInput!) { offsetProductBatch(input: $i) { replayed } }",
+        {"i": {"productId": "P", "batchNumber": "B", "orderIds": [theirs["id"]], "subaccountId": other}},
+        token=bound,
+    )
+    assert [e["extensions"]["code"] for e in asking["errors"]] == ["NOT_FOUND"]
+    assert stack.product_requests() == 0
+    own = stack.offset_batch(token=bound, productId="P", batchNumber="B", orderIds=[mine["id"]])
+    assert own["userErrors"] == [] and own["recorded"]["offsetProviderOrderId"] == mine["id"]
