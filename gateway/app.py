@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -25,6 +24,7 @@ from gateway.loaders import CatalogueCache
 from gateway.masking import MaskInternalErrors
 from gateway.products.setup import build_product_client
 from gateway.schema import build_schema
+from gateway.security.wiring import Security, build_security
 from gateway.view import GatewayGraphQL
 
 logger = logging.getLogger(__name__)
@@ -51,14 +51,16 @@ def create_app(
     ``/sandbox`` (e.g. ``/sandbox/v1/portfolios``).
     """
     settings = settings or Settings()
+    security = _security(settings)
     sandbox_app = _embedded_sandbox(settings) if settings.embedded_sandbox else None
-    routes = [*health_routes(), *_graphql_routes(settings)]
+    routes = [*health_routes(), *_graphql_routes(settings, security)]
     if sandbox_app is not None:
         routes.append(Mount("/sandbox", app=sandbox_app, name="sandbox"))
     app = Starlette(
-        routes=routes, middleware=_middleware(settings), lifespan=_lifespan(settings, transport, sandbox_app)
+        routes=routes, middleware=security.middleware(), lifespan=_lifespan(settings, transport, sandbox_app)
     )
     app.state.settings = settings
+    app.state.security = security
     app.state.sandbox_app = sandbox_app
     return app
 
@@ -69,21 +71,25 @@ def schema_extensions(settings: Settings) -> list[ExtensionFactory]:
     ParserCache and ValidationCache keep their LRU caches at module level, so they work across requests.
     """
     extensions: list[ExtensionFactory] = [ParserCache, ValidationCache, MaskInternalErrors]
-    if not settings.introspection:
+    if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
     return extensions
 
 
-def _middleware(settings: Settings) -> list[Middleware]:
-    """ASGI middleware around every route, outermost first (authentication, rate limits, ...)."""
-    return []
+def _security(settings: Settings) -> Security:
+    """Auth, limits, rate limits, persisted queries and HTTP hardening (`gateway.security.wiring`)."""
+    key = settings.upstream_api_key.get_secret_value() if settings.upstream_api_key else None
+    return build_security(settings.security, embedded_sandbox=settings.embedded_sandbox, upstream_key=key)
 
 
-def _graphql_routes(settings: Settings) -> list[BaseRoute]:
+def _graphql_routes(settings: Settings, security: Security) -> list[BaseRoute]:
     local_assets = assets_vendored()
     graphiql = render_page(local=local_assets) if settings.graphiql_enabled else None
+    schema = build_schema(extensions=[*schema_extensions(settings), *security.schema_extensions()])
+    # "Did you mean ...?" hints would map the schema for callers who may not introspect it.
+    schema.config.disable_field_suggestions = not settings.introspection_enabled
     view = GatewayGraphQL(
-        build_schema(extensions=schema_extensions(settings)),
+        schema,
         context_getter=_context_getter(settings),
         graphiql_html=graphiql,
     )
@@ -130,6 +136,7 @@ def _lifespan(
                 await stack.enter_async_context(sandbox_app.router.lifespan_context(sandbox_app))
                 upstream = upstream or httpx.ASGITransport(app=sandbox_app)
                 _announce_sandbox()
+            stack.push_async_callback(app.state.security.aclose)
             http = await stack.enter_async_context(_http_client(settings, upstream))
             yield _lifespan_state(settings, http)
 

@@ -75,7 +75,11 @@ class Settings(BaseSettings):
         description="Serve GraphiQL at `GET /graphql` to browsers. Unset: on with the embedded sandbox, "
         "off otherwise.",
     )
-    introspection: bool = Field(default=True, description="Answer schema introspection queries.")
+    introspection: bool | None = Field(
+        default=None,
+        description="Answer schema introspection queries (field suggestions go with it). Unset: on with the "
+        "embedded sandbox, off otherwise.",
+    )
     log_level: LogLevel = Field(default="info", description="Log level of the gateway and uvicorn.")
     sandbox_db: Path | None = Field(
         default=None,
@@ -145,6 +149,11 @@ class Settings(BaseSettings):
     def pass_through_auth(self) -> bool:
         """True when callers' own bearer keys are forwarded upstream (URL set, no gateway key)."""
         return self.upstream_url is not None and self.upstream_api_key is None
+
+    @property
+    def introspection_enabled(self) -> bool:
+        """Whether introspection is answered: the explicit setting, else on only for the embedded sandbox."""
+        return self.embedded_sandbox if self.introspection is None else self.introspection
 
     @property
     def graphiql_enabled(self) -> bool:

@@ -102,6 +102,11 @@ class SubaccountQueries:
         async def fetch(
             limit: int, starting_after: str | None, ending_before: str | None
         ) -> list[models.Subaccount]:
+            bound = context.principal.subaccount_id
+            if bound is not None:  # tenant isolation: a bound caller's list holds its own subaccount only
+                return (
+                    [] if starting_after or ending_before else [await context.loaders.subaccounts.load(bound)]
+                )
             subaccounts = await context.client.list_subaccounts(
                 limit=limit,
                 starting_after=starting_after,

@@ -32,6 +32,7 @@ from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.config import Settings
+from gateway.security.settings import SecuritySettings
 from sandbox.app import create_app as create_sandbox_app
 from sandbox.config import SandboxConfig
 from tests.servers import serve
@@ -147,6 +148,8 @@ def gateway_settings(sandbox: SandboxServer, **fields: Any) -> Settings:
         "retry_base_delay": 0.01,
         "retry_max_delay": 0.05,
         "retry_after_cap": 0.1,
+        # These tests exercise the gateway itself; tests/security covers caller credentials.
+        "security": SecuritySettings(allow_unauthenticated=True),
     }
     return Settings(**{**defaults, **fields})
 
