@@ -4,7 +4,9 @@ Numbers are strict (a JSON string ``"10"`` is not a number, as with the .NET bac
 positive; unknown fields are ignored. A validation failure becomes 400 ``invalid-parameters`` whose
 ``errors`` map is keyed by the request's snake_case field path (``notification_config.url``), or ``body``
 when the body is missing or not a JSON object. [?] ``amount_kg`` may be fractional: the docs call it a
-positive integer but their own examples use 10.5.
+positive integer but their own examples use 10.5. [?] Numbers are at most 1e9 (kg, km, square feet) and
+``total_price_usd_cents`` at most 1e12, so no derived amount or price overflows a 64-bit JSON integer; NaN
+and Infinity are rejected.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from starlette.requests import Request
 
 from sandbox.problems import invalid_parameters
 
-PositiveNumber = Annotated[float, Field(strict=True, gt=0)]
-PositiveInt = Annotated[int, Field(strict=True, gt=0)]
+# Upper bounds keep every derived amount and price well inside a 64-bit JSON integer.
+PositiveNumber = Annotated[float, Field(strict=True, gt=0, le=1e9, allow_inf_nan=False)]
+PositiveInt = Annotated[int, Field(strict=True, gt=0, le=10**12)]
 Text512 = Annotated[str, StringConstraints(max_length=512)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=512, strip_whitespace=True)]
 VehicleType = Literal["passenger_car_van_or_suv", "small_bus", "school_bus", "coach_bus"]
@@ -26,7 +29,7 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
 
 
 class NotificationConfig(_Body):

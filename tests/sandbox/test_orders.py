@@ -196,3 +196,13 @@ async def test_list_is_newest_first(client: httpx.AsyncClient) -> None:
     listed = (await client.get("/v1/orders")).json()
     assert list(listed) == ["data"]
     assert [o["id"] for o in listed["data"]] == ids[::-1]
+
+
+async def test_fractional_order_is_fulfilled_exactly(client: httpx.AsyncClient) -> None:
+    order = await place_order(client, 10.5)
+    fulfilled = (await client.post(f"/_sandbox/orders/{order['id']}/fulfil")).json()
+    amounts = [a["amount_kg"] for a in fulfilled["project_allocations"]]
+    assert amounts == [3.675, 3.675, 2.1, 1.05]
+    assert fulfilled["project_allocations"][0]["retirements"][0]["serial_number_range"].endswith(
+        "-000000001-000000004"
+    )

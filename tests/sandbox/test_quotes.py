@@ -111,3 +111,15 @@ async def test_quotes_honour_subaccount_header(client: httpx.AsyncClient) -> Non
         "/v1/quotes/train", json={"distance_km": 1000}, headers={"X-Subaccount-Id": "zzzzzzzz"}
     )
     assert_problem(response, 400, "invalid-subaccount")
+
+
+@pytest.mark.parametrize("raw", [b'{"amount_kg": Infinity}', b'{"amount_kg": NaN}', b'{"amount_kg": 1e300}'])
+async def test_non_finite_and_huge_numbers_are_rejected(client: httpx.AsyncClient, raw: bytes) -> None:
+    response = await client.post("/v1/quotes", content=raw, headers={"Content-Type": "application/json"})
+    assert "amount_kg" in assert_problem(response, 400, "invalid-parameters")["errors"]
+
+
+async def test_largest_inputs_still_price(client: httpx.AsyncClient) -> None:
+    body = {"freight_mass_kg": 1e9, "distance_km": 1e9}
+    response = await client.post("/v1/quotes/air-freight", json=body)
+    assert response.json() == {"amount_kg": 1_130_000_000_000_000, "price_usd_cents": 2_260_000_000_000_000}
