@@ -122,7 +122,7 @@ RESULT = "document.querySelector('.graphiql-response .CodeMirror')"
 def test_graphiql_runs_a_query_against_the_sandbox(
     start_gateway: StartGateway, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
-    gateway = start_gateway(graphiql=True)
+    gateway = start_gateway(graphiql=True, introspection=True)  # GraphiQL reads the schema by introspection
     with chromium(tmp_path) as browser:
         browser.call("Page.enable")
         browser.call("Page.navigate", url=gateway.graphql_url)
