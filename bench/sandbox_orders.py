@@ -8,7 +8,8 @@ comparison; ``--client wrk`` uses wrk when it is installed.
 
 On a 2-core machine the generator and the sandbox share the CPU, so the table also shows the CPU the
 sandbox process used: near 100% means the figure is the sandbox's single-core capacity; well below means
-the generator was the limit. Run on demand only (never from the test suite):
+the generator (or another process) was the limit, and "req/sandbox-CPU-s" (requests per CPU-second the
+sandbox spent) estimates what one free core would serve. Run on demand only (never from the test suite):
 
     python bench/sandbox_orders.py --duration 10 --connections 32
 """
@@ -133,11 +134,10 @@ class _Connection(asyncio.Protocol):
         self.request, self.tally, self.window, self.done = request, tally, window, done
         self.buffer = b""
         self.sent_at = 0.0
-        self.transport: asyncio.Transport | None = None
+        self.transport: asyncio.WriteTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  # TCP transports write (uvloop's too)
         self._send()
 
     def _send(self) -> None:
@@ -268,6 +268,11 @@ class Row:
     def rps(self) -> float:
         return self.ok / self.seconds
 
+    @property
+    def per_cpu_second(self) -> float:
+        """Requests per CPU-second the sandbox spent: its capacity per core, whatever else ran."""
+        return self.rps / self.server_cpu if self.server_cpu else 0.0
+
 
 def run_scenario(args: argparse.Namespace, *, access_log: bool) -> Row:
     """Start a sandbox, read one order as fast as the generator can for `args.duration` seconds."""
@@ -312,12 +317,12 @@ def _generate(args: argparse.Namespace, sandbox: Sandbox, path: str) -> tuple[li
 
 def print_table(rows: list[Row]) -> None:
     header = f"{'scenario':<15}{'client':<7}{'conns':>6}{'req/s':>10}{'non-200':>9}{'p50 ms':>9}{'p99 ms':>9}"
-    header += f"{'sandbox CPU':>13}{'client CPU':>12}"
+    header += f"{'sandbox CPU':>13}{'client CPU':>12}{'req/sandbox-CPU-s':>19}"
     print(header)
     print("-" * len(header))
     for r in rows:
         line = f"{r.scenario:<15}{r.client:<7}{r.connections:>6}{r.rps:>10,.0f}{r.other:>9}{r.p50_ms:>9.2f}"
-        line += f"{r.p99_ms:>9.2f}{r.server_cpu:>12.0%}{r.client_cpu:>12.0%}"
+        line += f"{r.p99_ms:>9.2f}{r.server_cpu:>12.0%}{r.client_cpu:>12.0%}{r.per_cpu_second:>19,.0f}"
         print(line)
     best = rows[0].rps
     verdict = "meets" if best >= TARGET_RPS else "is BELOW"
@@ -325,6 +330,12 @@ def print_table(rows: list[Row]) -> None:
         f"\nGET /v1/orders/{{id}}: {best:,.0f} req/s from one sandbox process"
         f" ({verdict} the {TARGET_RPS:,} target)"
     )
+    print(
+        f"  the sandbox used {rows[0].server_cpu:.0%} of a core:"
+        f" {rows[0].per_cpu_second:,.0f} req per CPU-second"
+    )
+    if rows[0].server_cpu < 0.9:
+        print("  (below ~90% the limit was elsewhere: the load generator, or other processes on the machine)")
     for r in rows[1:]:
         print(f"  {r.scenario} / {r.client}: {r.rps / best:.2f}x the first row (same run, same machine)")
 

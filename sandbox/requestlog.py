@@ -18,7 +18,7 @@ import hashlib
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,17 +53,26 @@ def redact_authorization(value: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RequestRecord:
-    """One request as the sandbox received it, and the status its client saw (None: no response)."""
+    """One request as the sandbox received it, and the status its client saw (None: no response).
+
+    `headers` is decoded from the raw ASGI headers on each read (not on the hot path), lower-case, with
+    Authorization values replaced by a fingerprint of the credential.
+    """
 
     method: str
     path: str
     query: str
     route: str | None
     status: int | None
-    headers: dict[str, str]
+    raw_headers: Sequence[tuple[bytes, bytes]] = field(repr=False)
     body: bytes
     fault: str | None = None
     received_at: float = field(default=0.0, compare=False)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Lower-case header names to values, Authorization redacted."""
+        return _headers(self.raw_headers)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (body as UTF-8 text, undecodable bytes replaced)."""
@@ -194,6 +203,21 @@ def _template_from_scope(scope: Scope) -> str | None:
     return resolve_route(routes, {**scope, "root_path": "", "path_params": {}})
 
 
+def _route_label(scope: Scope, cache: dict[tuple[str, int, str], str | None]) -> str | None:
+    """``"GET /v1/orders/{id}"`` for the route the router matched; cached, as it is asked per request."""
+    route = scope.get("route")
+    if route is None:  # unmatched, or a fault answered before routing: resolve (rare, uncached)
+        template = _template_from_scope(scope)
+        return None if template is None else f"{scope['method']} {template}"
+    key = (scope["method"], id(route), scope.get("root_path", ""))
+    try:
+        return cache[key]
+    except KeyError:
+        template = _template_from_scope(scope)
+        label = cache[key] = None if template is None else f"{scope['method']} {template}"
+        return label
+
+
 def _headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
     headers: dict[str, str] = {}
     for name_b, value_b in raw:
@@ -212,6 +236,8 @@ class RequestLogMiddleware:
     def __init__(self, app: ASGIApp, log: RequestLog) -> None:
         self.app = app
         self.log = log
+        # Route objects live as long as the app, so their ids are stable keys.
+        self._labels: dict[tuple[str, int, str], str | None] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(_UNLOGGED_PREFIXES):
@@ -245,15 +271,13 @@ class RequestLogMiddleware:
             self._record(scope, status[0] if status else None, b"".join(chunks))
 
     def _record(self, scope: Scope, status: int | None, body: bytes) -> None:
-        method: str = scope["method"]
-        template = _template_from_scope(scope)
         record = RequestRecord(
-            method=method,
+            method=scope["method"],
             path=scope["path"],
-            query=scope.get("query_string", b"").decode("latin-1"),
-            route=f"{method} {template}" if template is not None else None,
+            query=scope["query_string"].decode("latin-1"),
+            route=_route_label(scope, self._labels),
             status=status,
-            headers=_headers(scope["headers"]),
+            raw_headers=scope["headers"],
             body=body,
             fault=scope.get(FAULT_KEY),
             received_at=time.time(),
