@@ -58,23 +58,21 @@ class Accounts:
     def __init__(self, store: Store, api_keys: list[str], *, subaccounts_enabled: bool = True) -> None:
         self._store = store
         self._allowed = {k for k in api_keys if k} or None
-        self._by_key: dict[str, Document] = {}
+        self._by_header: dict[str, Document] = {}
         self.subaccounts_enabled = subaccounts_enabled
 
     def authenticate(self, request: Request) -> Document:
         """The caller's account, or a 401 problem."""
         header = request.headers.get("authorization", "")
-        scheme, _, key = header.partition(" ")
-        key = key.strip()
-        if scheme.lower() != "bearer" or not key:
-            raise unauthorized()
-        cached = self._by_key.get(key)
+        cached = self._by_header.get(header)  # the hot path: one dict lookup per request
         if cached is not None:
             return cached
-        if self._allowed is not None and key not in self._allowed:
+        scheme, _, key = header.partition(" ")
+        key = key.strip()
+        if scheme.lower() != "bearer" or not key or (self._allowed is not None and key not in self._allowed):
             raise unauthorized()
         account = self._account_for(key)
-        self._by_key[key] = account
+        self._by_header[header] = account
         return account
 
     def _account_for(self, key: str) -> Document:
