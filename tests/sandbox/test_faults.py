@@ -15,6 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
+from sandbox.app import create_app
+from sandbox.config import SandboxConfig
 from sandbox.faults import FaultMiddleware, Faults, fault_routes
 from sandbox.requestlog import RequestLog, RequestLogMiddleware, request_log_routes
 from tests.servers import serve
@@ -209,3 +211,42 @@ async def test_in_process_drop_raises_what_httpx_would() -> None:
             await client.post("/v1/orders", json={"amount_kg": 1})
     assert created == [{"amount_kg": 1}]
     assert app.state.request_log.entries[0].status is None
+
+
+@pytest.fixture
+def sandbox_url() -> Iterator[tuple[Starlette, str]]:
+    app = create_app(SandboxConfig(fulfilment_delay=3600, enable_admin=True))
+    with serve(app) as url:
+        yield app, url
+
+
+def test_real_sandbox_lost_response_then_keyed_retry_replays_the_same_order(
+    sandbox_url: tuple[Starlette, str],
+) -> None:
+    """The recipe resilience tests use: the order is created, the response is lost, the retry replays it."""
+    app, url = sandbox_url
+    headers = {"Authorization": "Bearer faults-key", "Idempotency-Key": "lost-once"}
+    with httpx.Client(base_url=url, headers=headers) as client:
+        rule = {"route": "POST /v1/orders", "fail_after_processing": True, "times": 1}
+        assert client.put("/_sandbox/faults", json=[rule]).status_code == 200
+        assert client.post("/v1/orders", json={"amount_kg": 12}).status_code == 502
+        retry = client.post("/v1/orders", json={"amount_kg": 12})
+        listed = client.get("/v1/orders").json()["data"]
+    assert retry.status_code == 201
+    assert retry.headers["x-idempotent-replay"] == "true"
+    assert [order["id"] for order in listed] == [retry.json()["id"]]
+    log: RequestLog = app.state.request_log
+    assert log.count(route="POST /v1/orders") == 2
+    assert [r.status for r in log.filter(route="POST /v1/orders")] == [502, 201]
+
+
+def test_real_sandbox_in_process_faults_without_admin_api() -> None:
+    app = create_app(SandboxConfig(fulfilment_delay=3600))
+    app.state.faults.set([{"route": "GET /v1/portfolios", "status": 503, "times": 1}])
+    with serve(app) as url, httpx.Client(base_url=url, headers={"Authorization": "Bearer k"}) as client:
+        assert client.get("/_sandbox/faults").status_code == 404
+        assert client.get("/_sandbox/requests").status_code == 404
+        assert client.get("/_sandbox/stats").status_code == 404
+        assert client.get("/v1/portfolios").status_code == 503
+        assert client.get("/v1/portfolios").status_code == 200
+    assert app.state.request_log.count(route="GET /v1/portfolios") == 2
