@@ -4,8 +4,9 @@
   `limit=last+1, ending_before=before`. The extra item is a look-ahead, because the upstream sends no
   `has_more`: getting it means another page exists. At the upstream's cap (100) the look-ahead cannot
   ride along, so a full page is followed by a one-item probe, and only if the client asks for it.
-- `first` and `last` must be 1..100 (the upstream's own range); with neither, the first 20 items come back
-  (the upstream's default). `after` goes with `first` and `before` with `last`; other mixes are rejected.
+- `first` and `last` must be 0..100 (the upstream's own cap); with neither, the first 20 items come back
+  (the upstream's default). A size of 0 makes no list call; its `hasNextPage`/`hasPreviousPage` probe
+  one item, and only if asked. `after` goes with `first` and `before` with `last`; other mixes are rejected.
 - `last` without `before` is rejected: the upstream lists newest first and cannot start at the oldest
   end, so "the last N" would cost a walk over the whole list. Page backwards from a cursor instead.
 - Items stay newest first in both directions, as upstream. Cursors are opaque (see `gateway.ids`).
@@ -89,8 +90,8 @@ class PageRequest:
 
 
 def _check_size(name: str, value: int) -> int:
-    if not 1 <= value <= UPSTREAM_MAX_LIMIT:
-        raise GatewayInputError(f"`{name}` must be between 1 and {UPSTREAM_MAX_LIMIT}.", [name])
+    if not 0 <= value <= UPSTREAM_MAX_LIMIT:
+        raise GatewayInputError(f"`{name}` must be between 0 and {UPSTREAM_MAX_LIMIT}.", [name])
     return value
 
 
@@ -116,7 +117,8 @@ def page_request(first: int | None, after: str | None, last: int | None, before:
                 "use `first` for the newest items.",
                 ["before"],
             )
-        return PageRequest(_check_size("last", last or DEFAULT_PAGE_SIZE), _cursor("before", before), True)
+        size = DEFAULT_PAGE_SIZE if last is None else _check_size("last", last)
+        return PageRequest(size, _cursor("before", before), True)
     size = DEFAULT_PAGE_SIZE if first is None else _check_size("first", first)
     return PageRequest(size, _cursor("after", after), False)
 
@@ -130,14 +132,14 @@ async def fetch_connection(
     """Fetch one page through `fetch` and wrap it as a connection of `convert(item)`."""
     limit = min(request.size + 1, UPSTREAM_MAX_LIMIT)
     if request.backwards:
-        items = list(await fetch(limit, None, request.cursor))
-        page = items[-request.size :] if items else []
-        more = _more(len(items), request, lambda: fetch(1, None, id_of(page[0])))
+        items = list(await fetch(limit, None, request.cursor)) if request.size else []
+        page = items[len(items) - request.size :] if request.size else []
+        more = _more(len(items), request, lambda: fetch(1, None, id_of(page[0]) if page else request.cursor))
         has_next, has_previous = _constant(True), more
     else:
-        items = list(await fetch(limit, request.cursor, None))
+        items = list(await fetch(limit, request.cursor, None)) if request.size else []
         page = items[: request.size]
-        more = _more(len(items), request, lambda: fetch(1, id_of(page[-1]), None))
+        more = _more(len(items), request, lambda: fetch(1, id_of(page[-1]) if page else request.cursor, None))
         has_next, has_previous = more, _constant(request.cursor is not None)
     edges = [Edge(cursor=encode_cursor(id_of(item)), node=convert(item)) for item in page]
     info = PageInfo(
@@ -153,7 +155,7 @@ def _more(received: int, request: PageRequest, probe: Callable[[], Awaitable[Seq
     """Whether items lie beyond the page: known from the look-ahead, else (at the cap) a lazy probe."""
     if received > request.size:
         return _true
-    if received < request.size or request.size < UPSTREAM_MAX_LIMIT:
+    if request.size and (received < request.size or request.size < UPSTREAM_MAX_LIMIT):
         return _false
 
     async def probed() -> bool:

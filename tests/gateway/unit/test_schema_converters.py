@@ -270,8 +270,8 @@ async def test_a_full_page_at_the_upstream_cap_probes_once_for_more() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ({"first": 101}, "between 1 and 100"),
-        ({"first": 0}, "between 1 and 100"),
+        ({"first": 101}, "between 0 and 100"),
+        ({"last": -1, "before": encode_cursor("x")}, "between 0 and 100"),
         ({"last": 5}, "`last` needs `before`"),
         ({"first": 5, "before": encode_cursor("x")}, "not both"),
         ({"first": 5, "after": "garbage!"}, "not a cursor"),
@@ -280,6 +280,16 @@ async def test_a_full_page_at_the_upstream_cap_probes_once_for_more() -> None:
 def test_invalid_pagination_is_refused(args: dict[str, object], message: str) -> None:
     with pytest.raises(GatewayInputError, match=message):
         page_request(**{"first": None, "after": None, "last": None, "before": None, **args})  # type: ignore[arg-type]
+
+
+async def test_size_zero_lists_nothing_and_probes_only_when_asked() -> None:
+    fetch = FakeList()
+    connection = await fetch_connection(page_request(0, None, None, None), fetch, str, str)
+    assert connection.edges == [] and fetch.calls == []
+    assert await connection.page_info.has_next_page() is True
+    assert fetch.calls == [(1, None, None)]
+    backwards = await fetch_connection(page_request(None, None, 0, encode_cursor("i0")), fetch, str, str)
+    assert await backwards.page_info.has_previous_page() is False
 
 
 def test_no_arguments_mean_the_first_twenty() -> None:
