@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -25,7 +25,7 @@ from sandbox.routes import api_routes, sandbox_routes
 from sandbox.services import Services
 
 
-def _lifespan(services: Services) -> contextlib.AbstractAsyncContextManager[None]:
+def _lifespan(services: Services) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # The callback notifier and the fulfilment worker live exactly as long as the server.
@@ -39,7 +39,7 @@ def _lifespan(services: Services) -> contextlib.AbstractAsyncContextManager[None
             await services.notifier.stop()
             services.store.close()
 
-    return lifespan  # type: ignore[return-value]
+    return lifespan
 
 
 def create_app(config: SandboxConfig | None = None) -> Starlette:
@@ -69,7 +69,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
             HTTPException: handle_http_exception,
             Exception: handle_unexpected,
         },
-        lifespan=lambda app: _lifespan(services)(app),  # type: ignore[operator]
+        lifespan=_lifespan(services),
     )
     app.state.config = config
     app.state.services = services
