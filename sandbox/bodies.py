@@ -12,8 +12,9 @@ and Infinity are rejected.
 from __future__ import annotations
 
 from typing import Annotated, Literal, TypeVar
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 from starlette.requests import Request
 
 from sandbox.problems import invalid_parameters
@@ -33,9 +34,17 @@ class _Body(BaseModel):
 
 
 class NotificationConfig(_Body):
-    """Where to POST order state changes."""
+    """Where to POST order state changes ([?] an absolute http(s) URL, else 400)."""
 
     url: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+
+    @field_validator("url")
+    @classmethod
+    def _absolute_http_url(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("The callback URL must be an absolute http(s) URL.")
+        return url
 
 
 class _OrderCommon(_Body):

@@ -88,6 +88,6 @@ class Notifier:
             self._http = httpx.AsyncClient(timeout=ATTEMPT_TIMEOUT)
         try:
             response = await self._http.post(url, content=body, headers={"Content-Type": "application/json"})
-        except httpx.HTTPError:
+        except (httpx.HTTPError, httpx.InvalidURL):
             return False
         return response.status_code == 200

@@ -86,6 +86,8 @@ class Fulfiller:
                 self.fulfil(doc)
             except ProblemError:
                 logger.warning("order %s stays placed: not enough credits in its portfolio", order_id)
+            except Exception:  # a bug must not stop the worker for every other order
+                logger.exception("fulfilling order %s failed", order_id)
 
     async def _sleep_until_next(self) -> None:
         assert self._wake is not None

@@ -206,3 +206,9 @@ async def test_fractional_order_is_fulfilled_exactly(client: httpx.AsyncClient) 
     assert fulfilled["project_allocations"][0]["retirements"][0]["serial_number_range"].endswith(
         "-000000001-000000004"
     )
+
+
+@pytest.mark.parametrize("url", ["not a url", "/relative/hook", "ftp://example.com/hook", "https://"])
+async def test_callback_url_must_be_absolute_http(client: httpx.AsyncClient, url: str) -> None:
+    response = await client.post("/v1/orders", json={"amount_kg": 1, "notification_config": {"url": url}})
+    assert "notification_config.url" in assert_problem(response, 400, "invalid-parameters")["errors"]
