@@ -1,11 +1,12 @@
 """Static and actual cost of an operation, the way GitHub and Shopify price GraphQL queries.
 
 Cost model:
-* a field returning an object (or interface/union) costs 1 per object it may return: each one may be an
-  upstream call or a loader key; scalars and enums cost 0;
+* a field returning objects *through a resolver* costs 1 each time it runs (one upstream call or loader
+  key, a list included); objects a resolver already returned as plain data (an order's project
+  allocations) cost 0, like scalars and enums - they need no further upstream call;
 * Relay plumbing (``...Connection``, ``...Edge``, ``PageInfo``) costs 0 itself, but a connection field costs 1
   for its list call and multiplies everything selected below it by its page size (``first``/``last``);
-* other list fields multiply their selections by `default_list_size` (the static estimate);
+* other list fields multiply the cost of their selections by `default_list_size` (the static estimate);
 * fragments on different types are all added (an upper bound).
 
 The *requested* cost is computed before execution from the document and variables (page sizes must be given
@@ -55,6 +56,12 @@ def is_structural(type_: GraphQLNamedType) -> bool:
     return type_.name.endswith(("Connection", "Edge")) or type_.name == "PageInfo"
 
 
+def has_resolver(field: GraphQLField) -> bool:
+    """True unless the field is a plain strawberry attribute (data its parent already holds)."""
+    definition = (field.extensions or {}).get("strawberry-definition")
+    return definition is None or getattr(definition, "base_resolver", None) is not None
+
+
 def is_connection(field: GraphQLField) -> bool:
     """A Relay connection field: it takes `first` and `last`."""
     return all(name in field.args for name in PAGE_ARGUMENTS)
@@ -89,6 +96,7 @@ class _Walk:
             return 0
         if data is not None:
             return self._actual(
+                parent,
                 named,
                 node,
                 definition,
@@ -99,25 +107,29 @@ class _Walk:
     def _static(
         self, parent: GraphQLNamedType, named: GraphQLNamedType, node: FieldNode, definition: GraphQLField
     ) -> int:
-        own = 0 if is_structural(named) else 1
+        own = _own_cost(parent, named, definition)
         children = self.selections(named, node.selection_set, None)
         if is_connection(definition):
             return 1 + self._page_size(node, definition) * children
         if _unwrap_list(definition.type):
             # Edges and nodes of a connection are already sized by the connection's page size.
             inside_connection = is_structural(parent) and parent.name.endswith("Connection")
-            return (1 if inside_connection else self.model.default_list_size) * (own + children)
+            return own + (1 if inside_connection else self.model.default_list_size) * children
         return own + children
 
-    def _actual(self, named: GraphQLNamedType, node: FieldNode, definition: GraphQLField, value: Any) -> int:
+    def _actual(
+        self,
+        parent: GraphQLNamedType,
+        named: GraphQLNamedType,
+        node: FieldNode,
+        definition: GraphQLField,
+        value: Any,
+    ) -> int:
         if value is None:
             return 0
-        own = 0 if is_structural(named) else 1
         items = value if isinstance(value, list) else [value]
-        total = sum(
-            own + self.selections(named, node.selection_set, item) for item in items if item is not None
-        )
-        return total + (1 if is_connection(definition) else 0)
+        children = sum(self.selections(named, node.selection_set, item) for item in items if item is not None)
+        return (1 if is_connection(definition) else _own_cost(parent, named, definition)) + children
 
     def _page_size(self, node: FieldNode, definition: GraphQLField) -> int:
         arguments = get_argument_values(definition, node, self.variables)
@@ -155,6 +167,13 @@ class _Walk:
         target = self.schema.get_type(condition) if condition else parent
         if target is not None:
             yield from self._fields(target, selection_set)
+
+
+def _own_cost(parent: GraphQLNamedType, named: GraphQLNamedType, definition: GraphQLField) -> int:
+    """1 for a resolver that may call upstream (once, even for a list); 0 for plain data and plumbing."""
+    if is_structural(named) or is_structural(parent) or not has_resolver(definition):
+        return 0
+    return 1
 
 
 def _field_definition(parent: GraphQLNamedType, name: str) -> GraphQLField | None:

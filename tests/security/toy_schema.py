@@ -25,12 +25,28 @@ class Subaccount:
 class Allocation:
     id: str
 
+    @strawberry.field
+    def owner(self) -> Subaccount:
+        return Subaccount(id="o", name="O")
+
+
+@strawberry.type
+class Detail:
+    note: str
+
 
 @strawberry.type
 class Order:
     id: str
-    subaccount: Subaccount | None
-    allocations: list[Allocation]
+    details: list[Detail]  # plain data the parent already holds: costs nothing
+
+    @strawberry.field
+    def subaccount(self) -> Subaccount | None:
+        return Subaccount(id="s", name="S")
+
+    @strawberry.field
+    def allocations(self) -> list[Allocation]:
+        return [Allocation(id="a")]
 
 
 @strawberry.type
@@ -51,7 +67,7 @@ class OrderConnection:
 
 
 def _order(number: int) -> Order:
-    return Order(id=str(number), subaccount=Subaccount(id="s", name="S"), allocations=[Allocation(id="a")])
+    return Order(id=str(number), details=[Detail(note="n")])
 
 
 @strawberry.input
