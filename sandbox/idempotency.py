@@ -14,7 +14,8 @@ request path; they live 24 hours; only 2xx responses are recorded and replayed, 
 can be retried with the same key. The payload is the JSON body in canonical form (key order and whitespace
 do not matter) plus the ``X-Subaccount-Id`` header. Records are stored like any other state (so they
 survive a restart with ``--db``); the in-flight set lives in the process, which is safe because the
-check-and-claim happens without an ``await`` in between on the single event loop.
+check-and-claim happens without an ``await`` in between on the single event loop. A request with a key that
+is in flight gets 409 whatever its payload (the first one's payload may not even have arrived yet).
 """
 
 from __future__ import annotations
@@ -53,40 +54,35 @@ class Idempotency:
     def __init__(self, store: Store, ttl: float = TTL_SECONDS) -> None:
         self._store = store
         self._ttl = ttl
-        self._in_flight: dict[str, str] = {}
+        self._in_flight: set[str] = set()
 
     async def run(self, request: Request, account_id: str, action: Action) -> Response:
         """Run `action` on the request's body once per idempotency key."""
-        body = await request.body()
         key = request.headers.get("idempotency-key")
         if key is None:
-            return await action(body)
+            return await action(await request.body())
         if len(key) > MAX_KEY_LENGTH:
             raise idempotency_key_too_long()
         slot = hashlib.sha256(f"{account_id}\0{request.url.path}\0{key}".encode()).hexdigest()
-        digest = fingerprint(body, request.headers.get("x-subaccount-id", "").strip())
-        replay = self._claim(slot, digest)
-        if replay is not None:
-            return replay
-        try:
-            response = await action(body)
-            if 200 <= response.status_code < 300:
-                self._record(slot, digest, response)
-            return response
-        finally:
-            del self._in_flight[slot]
-
-    def _claim(self, slot: str, digest: str) -> Response | None:
-        """The replay of a finished request, else mark `slot` in flight (409/422 on conflicts)."""
         record = self._live_record(slot)
         if record is not None:
-            if record["fingerprint"] != digest:
-                raise idempotency_changed_payload()
-            return _replay(record)
+            return _replay(record, await _digest(request))
+        return await self._first_run(slot, request, action)
+
+    async def _first_run(self, slot: str, request: Request, action: Action) -> Response:
+        # The slot is claimed before the body is read, so a request still uploading its body already
+        # counts as "being processed" for any other request with the same key.
         if slot in self._in_flight:
             raise idempotency_concurrent()
-        self._in_flight[slot] = digest
-        return None
+        self._in_flight.add(slot)
+        try:
+            body = await request.body()
+            response = await action(body)
+            if 200 <= response.status_code < 300:
+                self._record(slot, fingerprint(body, _subaccount(request)), response)
+            return response
+        finally:
+            self._in_flight.discard(slot)
 
     def _live_record(self, slot: str) -> Document | None:
         record = self._store.get(RECORDS, slot)
@@ -106,7 +102,18 @@ class Idempotency:
         self._store.put(RECORDS, slot, record)
 
 
-def _replay(record: Document) -> Response:
+async def _digest(request: Request) -> str:
+    return fingerprint(await request.body(), _subaccount(request))
+
+
+def _subaccount(request: Request) -> str:
+    return request.headers.get("x-subaccount-id", "").strip()
+
+
+def _replay(record: Document, digest: str) -> Response:
+    """The recorded response again, or 422 when this request's payload differs."""
+    if record["fingerprint"] != digest:
+        raise idempotency_changed_payload()
     return Response(
         record["body"].encode(),
         status_code=record["status"],

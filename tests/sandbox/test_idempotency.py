@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
 
 import httpx
 import pytest
@@ -156,3 +158,28 @@ def test_concurrent_identical_keyed_posts_create_exactly_one_order() -> None:
     assert all(r.json()["id"] == created[0].json()["id"] for r in replays)
     assert all(r.json()["type"].endswith("/idempotency-concurrent-requests") for r in conflicts)
     assert [o["id"] for o in listed] == [created[0].json()["id"]]
+
+
+def test_request_still_uploading_holds_its_key_over_real_http() -> None:
+    body = b'{"amount_kg": 3}'
+    head = (
+        "POST /v1/orders HTTP/1.1\r\nHost: sandbox\r\n"
+        "Authorization: Bearer slow\r\nIdempotency-Key: slow-1\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    headers = {"Authorization": "Bearer slow", "Idempotency-Key": "slow-1"}
+    with serve(make_app()) as base:
+        port = int(base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as slow:
+            slow.sendall(head + body[:5])  # the first request is in flight, its body half sent
+            time.sleep(0.2)  # let the server start handling it (ordering, not speed)
+            second = httpx.post(f"{base}/v1/orders", json={"amount_kg": 3}, headers=headers)
+            assert_problem(second, 409, "idempotency-concurrent-requests")
+            slow.sendall(body[5:])
+            first = slow.recv(65536)
+        assert first.startswith(b"HTTP/1.1 201")
+        replay = httpx.post(f"{base}/v1/orders", json={"amount_kg": 3}, headers=headers)
+        assert replay.headers["x-idempotent-replay"] == "true"
+        assert (
+            len(httpx.get(f"{base}/v1/orders", headers={"Authorization": "Bearer slow"}).json()["data"]) == 1
+        )
