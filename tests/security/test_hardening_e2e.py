@@ -1,0 +1,189 @@
+"""Operation limits, cost, rate limit and HTTP hardening of a secured gateway, over real HTTP.
+
+Every rejection is also checked to have cost the upstream nothing (the sandbox's request log stays empty).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.security.conftest import Gateway, SecureSetup
+
+FLAGSHIP = (
+    "{ orders(first: 50) { edges { node { subaccount { name } "
+    "projectAllocations { project { creditIssuances { vintageYear } } } } } } }"
+)
+CHEAP = "{ portfolios { id } }"
+DEPTH_8 = (
+    "{ orders(first: 1) { edges { node { subaccount { orders(first: 1) { edges { node { id } } } } } } } }"
+)
+
+
+def codes(response: httpx.Response) -> list[str]:
+    return [(e.get("extensions") or {}).get("code") for e in response.json().get("errors") or ()]
+
+
+@pytest.fixture(scope="module")
+def limited(secure: SecureSetup) -> Gateway:
+    """A gateway with small limits, so that just-under and just-over are cheap to reach."""
+    return secure.start(
+        max_depth=7, max_aliases=2, max_root_fields=3, max_tokens=40, max_cost=550, max_body_bytes=2000
+    )
+
+
+@pytest.fixture
+def admin(secure: SecureSetup) -> str:
+    return secure.token("admin")
+
+
+def test_cost_of_the_n_plus_one_query(gateway: Gateway, secure: SecureSetup, admin: str) -> None:
+    place = "mutation { placeOrder(input: {amountKg: 3}) { userErrors { code } } }"
+    for _ in range(2):
+        gateway.post(place, token=admin).raise_for_status()
+    response = gateway.post(FLAGSHIP, token=admin)
+    orders = [e["node"] for e in response.json()["data"]["orders"]["edges"]]
+    # 1 list call + 50 x (subaccount + 10 estimated allocations x 1 project-details call) = 551.
+    # Actual: the list, each order's subaccount (none here) and one details call per allocation.
+    allocations = sum(len(order["projectAllocations"]) for order in orders)
+    assert allocations >= 2
+    assert response.json()["extensions"]["cost"] == {
+        "requested": 551,
+        "actual": 1 + allocations,
+        "maximum": 2000,
+    }
+
+
+def test_cost_is_reported_on_errors_too(gateway: Gateway, admin: str) -> None:
+    response = gateway.post("{ orders(first: 101) { edges { cursor } } }", token=admin)
+    assert codes(response) == ["PAGE_SIZE_EXCEEDED"]
+    assert response.json()["extensions"]["cost"]["actual"] == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        (FLAGSHIP, "MAX_COST_EXCEEDED"),  # 551 > 550
+        ("{ orders(first: 101) { edges { cursor } } }", "PAGE_SIZE_EXCEEDED"),
+        ("{ orders(last: 101) { edges { cursor } } }", "PAGE_SIZE_EXCEEDED"),
+        ("{ orders { edges { cursor } } }", "PAGE_SIZE_REQUIRED"),
+        ("{ subaccounts { edges { cursor } } }", "PAGE_SIZE_REQUIRED"),
+        (DEPTH_8, "DEPTH_LIMIT_EXCEEDED"),
+        ("{ a: portfolios { id } b: portfolios { id } c: portfolios { id } }", "ALIAS_LIMIT_EXCEEDED"),
+        (
+            "{ portfolios { id } impact { totalOffsetKg } hostedImpactPage { enabled } quote(input: "
+            "{mass: {amountKg: 1}}) { amountKg } }",
+            "ROOT_FIELD_LIMIT_EXCEEDED",
+        ),
+        ("{ portfolios { " + "id " * 36 + "} }", "TOKEN_LIMIT_EXCEEDED"),  # 41 tokens
+    ],
+)
+def test_limits_just_over_are_refused_before_any_upstream_call(
+    limited: Gateway, secure: SecureSetup, admin: str, query: str, code: str
+) -> None:
+    secure.request_log.clear()
+    response = limited.post(query, token=admin)
+    assert code in codes(response), response.text
+    assert response.json().get("data") is None
+    assert len(secure.request_log.entries) == 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        FLAGSHIP.replace("subaccount { name } ", ""),  # 501 <= 550
+        "{ orders(first: 100) { edges { cursor } } }",
+        DEPTH_8.replace("node { id }", "cursor"),  # depth 7
+        "{ a: portfolios { id } b: portfolios { id } }",
+        "{ portfolios { id } impact { totalOffsetKg } hostedImpactPage { enabled } }",
+        "{ portfolios { " + "id " * 35 + "} }",  # 40 tokens
+    ],
+)
+def test_limits_just_under_pass(limited: Gateway, admin: str, query: str) -> None:
+    response = limited.post(query, token=admin)
+    assert response.status_code == 200 and "errors" not in response.json(), response.text
+
+
+def test_body_size_limit(limited: Gateway, admin: str) -> None:
+    def body_of(size: int) -> bytes:
+        head = b'{"query": "{ portfolios { id } }'
+        return head + b" " * (size - len(head) - 2) + b'"}'
+
+    headers = {"authorization": f"Bearer {admin}", "content-type": "application/json"}
+    assert limited.http.post("/graphql", content=body_of(2000), headers=headers).status_code == 200
+    over = limited.http.post("/graphql", content=body_of(2001), headers=headers)
+    assert over.status_code == 413 and codes(over) == ["REQUEST_TOO_LARGE"]
+
+    def chunks() -> Any:  # no Content-Length: the limit holds while streaming too
+        yield body_of(3000)
+
+    streamed = limited.http.post("/graphql", content=chunks(), headers=headers)
+    assert streamed.status_code == 413
+
+
+def test_csrf_needs_a_preflighted_request(gateway: Gateway, admin: str) -> None:
+    auth = {"authorization": f"Bearer {admin}"}
+    params = {"query": CHEAP}
+    blocked = gateway.http.get("/graphql", params=params, headers=auth)
+    assert blocked.status_code == 400 and codes(blocked) == ["CSRF_PREVENTED"]
+    allowed = gateway.http.get(
+        "/graphql", params=params, headers={**auth, "apollo-require-preflight": "true"}
+    )
+    assert allowed.status_code == 200 and allowed.json()["data"]["portfolios"]
+    text = gateway.http.post(
+        "/graphql",
+        content=b'{"query": "{ portfolios { id } }"}',
+        headers={**auth, "content-type": "text/plain"},
+    )
+    assert codes(text) == ["CSRF_PREVENTED"]
+    form = gateway.http.post(
+        "/graphql",
+        data={"operations": '{"query": "{ portfolios { id } }"}', "map": "{}"},
+        files={"0": ("x.png", b"x", "image/png")},
+        headers=auth,
+    )
+    assert codes(form) == ["CSRF_PREVENTED"]
+
+
+def test_cors_allow_list(secure: SecureSetup) -> None:
+    gateway = secure.start(cors_origins=["https://shop.example"])
+    preflight = {
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization,content-type",
+    }
+    ok = gateway.http.options("/graphql", headers={"origin": "https://shop.example", **preflight})
+    assert ok.status_code == 200
+    assert ok.headers["access-control-allow-origin"] == "https://shop.example"
+    evil = gateway.http.options("/graphql", headers={"origin": "https://evil.example", **preflight})
+    assert evil.status_code == 400 and "access-control-allow-origin" not in evil.headers
+
+
+def test_introspection_and_suggestions_off_outside_sandbox(gateway: Gateway, admin: str) -> None:
+    response = gateway.post("{ __schema { types { name } } }", token=admin)
+    assert response.json().get("data") is None and "introspection" in response.text.lower()
+    typo = gateway.post("{ portfolios { nme } }", token=admin)
+    assert "Cannot query field" in typo.text and "Did you mean" not in typo.text
+
+
+def test_whole_request_timeout(secure: SecureSetup, admin: str) -> None:
+    gateway = secure.start(request_timeout=0.5)
+    secure.sandbox_app.state.faults.set([{"route": "POST /v1/quotes", "latency_ms": 3000}])
+    try:
+        response = gateway.post("{ quote(input: {mass: {amountKg: 1}}) { amountKg } }", token=admin)
+    finally:
+        secure.sandbox_app.state.faults.clear()
+    assert response.status_code == 504 and codes(response) == ["REQUEST_TIMEOUT"]
+
+
+def test_rate_limit_in_memory_429(secure: SecureSetup, admin: str) -> None:
+    gateway = secure.start(rate_limit_cost=60, rate_limit_window=30)
+    query = "{ orders(first: 50) { edges { node { subaccount { name } } } } }"  # cost 51
+    assert gateway.post(query, token=admin).status_code == 200
+    secure.request_log.clear()
+    refused = gateway.post(query, token=admin)
+    assert refused.status_code == 429 and codes(refused) == ["RATE_LIMITED"]
+    assert 1 <= int(refused.headers["retry-after"]) <= 30
+    assert len(secure.request_log.entries) == 0
+    assert gateway.post(query, token=secure.token("reader")).status_code == 200  # another credential's budget
