@@ -88,6 +88,20 @@ def is_request_error(result: ExecutionResult) -> bool:
     return result.data is None and bool(errors) and all(e.path is None for e in errors)
 
 
+def request_error_code(result: ExecutionResult, message: str) -> str:
+    """The stable code of a request error: the document failed to parse or validate, or a variable."""
+    if not isinstance(result, PreExecutionError):
+        return "BAD_USER_INPUT"  # variable coercion: the variables, not the document, are wrong
+    return "GRAPHQL_PARSE_FAILED" if message.startswith("Syntax Error") else "GRAPHQL_VALIDATION_FAILED"
+
+
+def _add_request_error_codes(response_data: GraphQLHTTPResponse, result: ExecutionResult) -> None:
+    for error in response_data.get("errors") or []:
+        if isinstance(error, dict):
+            extensions = error.setdefault("extensions", {})
+            extensions.setdefault("code", request_error_code(result, str(error.get("message", ""))))
+
+
 def _is_internal(errors: list[GraphQLError] | None) -> bool:
     return any((e.extensions or {}).get("code") == INTERNAL_ERROR_CODE for e in errors or ())
 
@@ -170,6 +184,7 @@ class GatewayGraphQL(GraphQL[Any, None]):
         if is_request_error(result):
             # The GraphQL spec: no `data` entry when execution never started.
             response_data.pop("data", None)
+            _add_request_error_codes(response_data, result)
             self._mark_request_error(request, result)
         return response_data
 

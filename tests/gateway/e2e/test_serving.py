@@ -114,22 +114,33 @@ def test_accepted_media_type_without_header_is_json() -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "message"),
+    ("body", "message", "code"),
     [
-        ({"query": "{ hello(name: "}, "Syntax Error"),
-        ({"query": "{ nope }"}, "Cannot query field 'nope'"),
-        ({"query": "query ($n: String!) { hello(name: $n) }", "variables": {}}, "to be provided"),
-        ({"query": "query ($n: String!) { hello(name: $n) }", "variables": {"n": 3}}, "cannot represent"),
+        ({"query": "{ hello(name: "}, "Syntax Error", "GRAPHQL_PARSE_FAILED"),
+        ({"query": "{ nope }"}, "Cannot query field 'nope'", "GRAPHQL_VALIDATION_FAILED"),
+        (
+            {"query": "query ($n: String!) { hello(name: $n) }", "variables": {}},
+            "to be provided",
+            "BAD_USER_INPUT",
+        ),
+        (
+            {"query": "query ($n: String!) { hello(name: $n) }", "variables": {"n": 3}},
+            "cannot represent",
+            "BAD_USER_INPUT",
+        ),
     ],
     ids=["parse", "validation", "missing-variable", "variable-coercion"],
 )
-def test_request_errors_are_400_without_data(tiny: httpx.Client, body: dict[str, Any], message: str) -> None:
+def test_request_errors_are_400_without_data(
+    tiny: httpx.Client, body: dict[str, Any], message: str, code: str
+) -> None:
     response = _post(tiny, body, GR_JSON)
     assert response.status_code == 400
     assert _media_type(response) == GRAPHQL_RESPONSE_JSON
     payload = response.json()
     assert "data" not in payload
     assert message.lower() in payload["errors"][0]["message"].lower()
+    assert payload["errors"][0]["extensions"]["code"] == code
 
 
 def test_request_errors_under_application_json_stay_200_without_data(tiny: httpx.Client) -> None:
