@@ -37,7 +37,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sandbox.requestlog import DROPPED_KEY, FAULT_KEY, RAW_RECEIVE_KEY
+from sandbox.requestlog import DROPPED_KEY, FAULT_KEY, RAW_RECEIVE_KEY, relative_path
 
 _ROUTE_RE = re.compile(r"^([A-Z]+) (/\S*)$")
 _PARAM_RE = re.compile(r"\{[^}/]+\}")
@@ -219,10 +219,11 @@ class FaultMiddleware:
         self.faults = faults
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not self.faults or scope["type"] != "http" or scope["path"].startswith(_EXEMPT_PREFIX):
+        if not self.faults or scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rule = self.faults.pick(scope["method"], scope["path"])
+        path = relative_path(scope["path"], scope.get("root_path", ""))
+        rule = None if path.startswith(_EXEMPT_PREFIX) else self.faults.pick(scope["method"], path)
         if rule is None:
             await self.app(scope, receive, send)
             return

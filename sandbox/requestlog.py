@@ -167,10 +167,9 @@ def _route_template(route: BaseRoute, prefix: str) -> str | None:
     return f"{prefix}{path}"
 
 
-def _mount_prefix(scope: Scope) -> str:
-    # Inside a Mount the router has extended root_path by the mount's matched path.
-    root_path: str = scope.get("root_path", "")
-    return root_path[len(scope.get("app_root_path", "")) :]
+def relative_path(path: str, base: str) -> str:
+    """`path` seen from inside the app mounted at `base` (the root_path when the request reached us)."""
+    return path[len(base) :] if base and path.startswith(base) else path
 
 
 def resolve_route(routes: Iterable[BaseRoute], scope: Scope, prefix: str = "") -> str | None:
@@ -192,28 +191,28 @@ def resolve_route(routes: Iterable[BaseRoute], scope: Scope, prefix: str = "") -
     return partial
 
 
-def _template_from_scope(scope: Scope) -> str | None:
-    route = scope.get("route")
+def _template_from_scope(scope: Scope, route: BaseRoute | None, base: str) -> str | None:
     if route is not None:
-        return _route_template(route, _mount_prefix(scope))
-    app = scope.get("app")
-    routes = getattr(app, "routes", None)
+        # Inside a Mount the router has extended root_path by the mount's matched path.
+        return _route_template(route, relative_path(scope.get("root_path", ""), base))
+    routes = getattr(scope.get("app"), "routes", None)
     if routes is None:
         return None
-    return resolve_route(routes, {**scope, "root_path": "", "path_params": {}})
+    return resolve_route(routes, {**scope, "root_path": base, "path_params": {}})
 
 
-def _route_label(scope: Scope, cache: dict[tuple[str, int, str], str | None]) -> str | None:
+def _route_label(
+    scope: Scope, route: BaseRoute | None, base: str, cache: dict[tuple[str, int, str], str | None]
+) -> str | None:
     """``"GET /v1/orders/{id}"`` for the route the router matched; cached, as it is asked per request."""
-    route = scope.get("route")
     if route is None:  # unmatched, or a fault answered before routing: resolve (rare, uncached)
-        template = _template_from_scope(scope)
+        template = _template_from_scope(scope, None, base)
         return None if template is None else f"{scope['method']} {template}"
     key = (scope["method"], id(route), scope.get("root_path", ""))
     try:
         return cache[key]
     except KeyError:
-        template = _template_from_scope(scope)
+        template = _template_from_scope(scope, route, base)
         label = cache[key] = None if template is None else f"{scope['method']} {template}"
         return label
 
@@ -240,9 +239,13 @@ class RequestLogMiddleware:
         self._labels: dict[tuple[str, int, str], str | None] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(_UNLOGGED_PREFIXES):
+        base: str = scope.get("root_path", "")
+        if scope["type"] != "http" or relative_path(scope["path"], base).startswith(_UNLOGGED_PREFIXES):
             await self.app(scope, receive, send)
             return
+        # When this app is mounted in another (the gateway mounts the sandbox), the outer router has
+        # already put its Mount in scope["route"]; only a route our own router matched counts.
+        outer_route = scope.get("route")
         scope.setdefault(RAW_RECEIVE_KEY, receive)
         chunks: list[bytes] = []
         status: list[int] = []
@@ -268,14 +271,18 @@ class RequestLogMiddleware:
                 status.append(500)
             raise
         finally:
-            self._record(scope, status[0] if status else None, b"".join(chunks))
+            route = scope.get("route")
+            matched = None if route is outer_route else route
+            self._record(scope, base, matched, status[0] if status else None, b"".join(chunks))
 
-    def _record(self, scope: Scope, status: int | None, body: bytes) -> None:
+    def _record(
+        self, scope: Scope, base: str, route: BaseRoute | None, status: int | None, body: bytes
+    ) -> None:
         record = RequestRecord(
             method=scope["method"],
-            path=scope["path"],
+            path=relative_path(scope["path"], base),
             query=scope["query_string"].decode("latin-1"),
-            route=_route_label(scope, self._labels),
+            route=_route_label(scope, route, base, self._labels),
             status=status,
             raw_headers=scope["headers"],
             body=body,

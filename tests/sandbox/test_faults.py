@@ -250,3 +250,20 @@ def test_real_sandbox_in_process_faults_without_admin_api() -> None:
         assert client.get("/v1/portfolios").status_code == 503
         assert client.get("/v1/portfolios").status_code == 200
     assert app.state.request_log.count(route="GET /v1/portfolios") == 2
+
+
+def test_mounted_inside_another_app_routes_and_faults_are_relative_to_the_mount() -> None:
+    created: list[object] = []
+    inner = _tiny_app(created)
+    outer = Starlette(routes=[Mount("/sandbox", app=inner)])
+    inner.state.faults.set([{"route": "GET /v1/orders/{id}", "status": 503, "times": 1}])
+    with serve(outer) as url, httpx.Client(base_url=url) as client:
+        assert client.get("/sandbox/v1/orders/a").status_code == 503
+        assert client.get("/sandbox/v1/orders/a").status_code == 200
+        assert client.get("/sandbox/nowhere").status_code == 404
+    log: RequestLog = inner.state.request_log
+    assert [(r.path, r.route, r.status) for r in log.entries] == [
+        ("/v1/orders/a", "GET /v1/orders/{id}", 503),
+        ("/v1/orders/a", "GET /v1/orders/{id}", 200),
+        ("/nowhere", None, 404),
+    ]
