@@ -14,7 +14,7 @@ from gateway.context import GatewayInfo
 from gateway.schema.catalogue import Project
 from gateway.schema.errors import GatewayInputError
 from gateway.schema.node import Node, optional_upstream_id, upstream_id_of
-from gateway.schema.pagination import Connection, fetch_connection, page_request
+from gateway.schema.pagination import PAGING_HELP, Connection, fetch_connection, page_request
 from gateway.schema.payloads import KeyedOutcome, MutationPayload, attempt_keyed
 from gateway.schema.scalars import DateTime
 
@@ -162,7 +162,7 @@ class OrderQueries:
         key = (upstream_id_of(id, "Order"), optional_upstream_id(subaccount_id, "Subaccount"))
         return Order.from_backend(await info.context.loaders.orders.load(key))
 
-    @strawberry.field(description="Orders, newest first (a Relay connection; see `PageInfo`).")
+    @strawberry.field(description="Orders, newest first (a Relay connection; see `PageInfo`). " + PAGING_HELP)
     async def orders(
         self,
         info: GatewayInfo,

@@ -30,6 +30,10 @@ N = TypeVar("N")
 
 UPSTREAM_MAX_LIMIT = 100
 DEFAULT_PAGE_SIZE = 20
+PAGING_HELP = (
+    "Page forwards with `first`/`after` or backwards with `last`/`before` ("
+    "`last` needs `before`); at most 100 per page, 20 by default."
+)
 
 Flag = Callable[[], Awaitable[bool]]
 FetchPage = Callable[[int, str | None, str | None], Awaitable[Sequence[T]]]

@@ -11,12 +11,13 @@ import strawberry
 from gateway.backend import models
 from gateway.backend.client import Result
 from gateway.context import GatewayInfo
+from gateway.ids import to_global_id
 from gateway.schema.catalogue import Portfolio, load_portfolio
 from gateway.schema.errors import GatewayInputError
 from gateway.schema.impact import HostedImpactPage, ImpactData, fetch_hosted_page, fetch_impact
 from gateway.schema.node import Node, optional_upstream_id, upstream_id_of
 from gateway.schema.orders import Order, list_orders
-from gateway.schema.pagination import Connection, fetch_connection, page_request
+from gateway.schema.pagination import PAGING_HELP, Connection, fetch_connection, page_request
 from gateway.schema.payloads import KeyedOutcome, MutationPayload, Outcome, attempt, attempt_keyed
 from gateway.schema.scalars import DateTime, Upload, read_upload
 
@@ -37,7 +38,7 @@ class Subaccount(Node):
             return None
         return await load_portfolio(info.context.loaders, self.default_portfolio_upstream_id)
 
-    @strawberry.field(description="The subaccount's orders, newest first.")
+    @strawberry.field(description="The subaccount's orders, newest first. " + PAGING_HELP)
     async def orders(
         self,
         info: GatewayInfo,
@@ -87,7 +88,7 @@ class SubaccountQueries:
     async def subaccount(self, info: GatewayInfo, id: strawberry.ID) -> Subaccount | None:
         return await load_subaccount(info, upstream_id_of(id, "Subaccount"))
 
-    @strawberry.field(description="Subaccounts, newest first (a Relay connection).")
+    @strawberry.field(description="Subaccounts, newest first (a Relay connection). " + PAGING_HELP)
     async def subaccounts(
         self,
         info: GatewayInfo,
@@ -207,8 +208,13 @@ class RemoveSubaccountLogoPayload(SubaccountPayload):
 @strawberry.type
 class DeleteSubaccountPayload(MutationPayload):
     deleted_subaccount_upstream_id: str | None = strawberry.field(
-        description="Null when nothing was deleted."
+        description="Upstream id of the deleted subaccount; null when nothing was deleted."
     )
+
+    @strawberry.field(description="Global id of the deleted subaccount; null when nothing was deleted.")
+    def deleted_subaccount_id(self) -> strawberry.ID | None:
+        upstream_id = self.deleted_subaccount_upstream_id
+        return None if upstream_id is None else strawberry.ID(to_global_id("Subaccount", upstream_id))
 
 
 async def _set_logo(info: GatewayInfo, input: SetSubaccountLogoInput) -> models.Subaccount:
@@ -216,15 +222,20 @@ async def _set_logo(info: GatewayInfo, input: SetSubaccountLogoInput) -> models.
     subaccount_id = upstream_id_of(input.id, "Subaccount")
     if (input.logo_url is None) == (input.file is None):
         raise GatewayInputError("Give exactly one of `logoUrl` and `file`.", ["input"])
-    if input.logo_url is not None:
-        return await client.set_subaccount_logo_url(subaccount_id, input.logo_url, opts=opts)
-    upload = await read_upload(input.file, MAX_LOGO_BYTES)  # type: ignore[arg-type]  # checked above
+    if input.file is None:
+        return await client.set_subaccount_logo_url(subaccount_id, str(input.logo_url), opts=opts)
+    content, content_type = await _logo_file(input.file)
+    return await client.upload_subaccount_logo(subaccount_id, content, content_type, opts=opts)
+
+
+async def _logo_file(file: Upload) -> tuple[bytes, str]:
+    upload = await read_upload(file, MAX_LOGO_BYTES)
     if upload is None:
         raise GatewayInputError("The logo file is larger than 5 MiB.", ["input", "file"])
     content, content_type = upload
     if not content_type:
         raise GatewayInputError("The logo file needs a content type (e.g. image/png).", ["input", "file"])
-    return await client.upload_subaccount_logo(subaccount_id, content, content_type, opts=opts)
+    return content, content_type
 
 
 def _primed(info: GatewayInfo, subaccount: models.Subaccount) -> models.Subaccount:

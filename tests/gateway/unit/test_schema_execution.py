@@ -9,10 +9,20 @@ import httpx
 import pytest
 import strawberry
 
+from gateway.auth import ALL_SCOPES, Principal
+from gateway.context import build_context
 from gateway.ids import encode_cursor, to_global_id
 from gateway.masking import MaskInternalErrors
 from gateway.schema import build_schema
-from tests.gateway.unit.schema_fakes import FakeUpstream, context_for, order, portfolio, subaccount
+from tests.gateway.unit.schema_fakes import (
+    FakeUpstream,
+    client,
+    context_for,
+    order,
+    portfolio,
+    settings,
+    subaccount,
+)
 
 
 @pytest.fixture(scope="module")
@@ -164,3 +174,33 @@ async def test_backwards_pagination_over_orders(run: Any) -> None:
     )
     assert result.data["orders"]["nodes"] == [{"upstreamId": "o2"}, {"upstreamId": "o3"}]
     assert result.data["orders"]["pageInfo"] == {"hasPreviousPage": True, "hasNextPage": True}
+
+
+async def test_a_bound_principal_stays_in_its_subaccount(
+    upstream: FakeUpstream, schema: strawberry.Schema
+) -> None:
+    bound = Principal(name="tenant", scopes=ALL_SCOPES, subaccount_id="s1")
+    async with httpx.AsyncClient(transport=upstream.transport()) as http:
+        context = await build_context(
+            None, None, client=client(upstream, http), settings=settings(), principal=bound
+        )
+        own = await schema.execute("{ orders(first: 10) { nodes { upstreamId } } }", context_value=context)
+        other = await schema.execute(
+            '{ orders(first: 10, subaccountId: "s0") { nodes { upstreamId } } }', context_value=context
+        )
+    assert {n["upstreamId"] for n in own.data["orders"]["nodes"]} == {"o1", "o3", "o5"}
+    assert upstream.requests[0].headers["x-subaccount-id"] == "s1"
+    assert other.errors[0].extensions["code"] == "FORBIDDEN"
+    assert len(upstream.requests) == 1  # the refused call never went upstream
+
+
+async def test_delete_payload_reports_both_ids(run: Any, upstream: FakeUpstream) -> None:
+    upstream.failures["/subaccounts/s0"] = (204, {})
+    result = await run(
+        'mutation { deleteSubaccount(input: {id: "s0"}) { deletedSubaccountId deletedSubaccountUpstreamId } }'
+    )
+    payload = result.data["deleteSubaccount"]
+    assert payload == {
+        "deletedSubaccountId": to_global_id("Subaccount", "s0"),
+        "deletedSubaccountUpstreamId": "s0",
+    }
