@@ -103,6 +103,10 @@ def log_config(level: str) -> dict[str, Any]:
     config = copy.deepcopy(LOGGING_CONFIG)
     for name in ("gateway", "sandbox", "strawberry"):
         config["loggers"][name] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    config.setdefault("filters", {})["unexpected_errors_only"] = {
+        "()": "gateway.masking.UnexpectedErrorsOnly"
+    }
+    config["loggers"]["strawberry.execution"] = {"filters": ["unexpected_errors_only"]}
     return config
 
 

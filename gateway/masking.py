@@ -9,6 +9,7 @@ with code ``INTERNAL_SERVER_ERROR``. strawberry logs the original error (with it
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from graphql import GraphQLError
@@ -42,3 +43,15 @@ class MaskInternalErrors(MaskErrors):
             path=error.path,
             extensions={"code": INTERNAL_ERROR_CODE},
         )
+
+
+class UnexpectedErrorsOnly(logging.Filter):
+    """Keep strawberry's error log for unexpected errors; drop the ones the client caused and was told.
+
+    strawberry logs every GraphQL error at ERROR with a traceback, so each typo in a query or each
+    NOT_FOUND would page someone. The client already has those in its response; only masked ones are ours.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.msg
+        return not isinstance(error, GraphQLError) or should_mask(error)

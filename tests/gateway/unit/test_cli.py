@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -107,3 +108,22 @@ def _wait_for_health(url: str, process: subprocess.Popen[str]) -> object:
         except httpx.TransportError:
             time.sleep(0.1)
     raise AssertionError("serve did not answer /healthz in time")
+
+
+def test_log_config_keeps_only_unexpected_graphql_errors() -> None:
+    from graphql import GraphQLError
+
+    from gateway.masking import UnexpectedErrorsOnly
+
+    config = cli.log_config("info")
+    assert config["loggers"]["gateway"]["level"] == "INFO"
+    assert config["loggers"]["strawberry.execution"]["filters"] == ["unexpected_errors_only"]
+    assert config["filters"]["unexpected_errors_only"]["()"] == "gateway.masking.UnexpectedErrorsOnly"
+    errors = [
+        GraphQLError("Syntax Error: oops"),
+        GraphQLError("not found", original_error=GraphQLError("not found")),
+        GraphQLError("boom", original_error=RuntimeError("boom")),
+    ]
+    records = [logging.LogRecord("strawberry.execution", logging.ERROR, "", 0, e, None, None) for e in errors]
+    kept = [record for record in records if UnexpectedErrorsOnly().filter(record)]
+    assert [str(record.msg) for record in kept] == ["boom"]
