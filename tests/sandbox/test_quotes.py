@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from tests.sandbox.sandbox_helpers import assert_problem
 
@@ -123,3 +124,17 @@ async def test_largest_inputs_still_price(client: httpx.AsyncClient) -> None:
     body = {"freight_mass_kg": 1e9, "distance_km": 1e9}
     response = await client.post("/v1/quotes/air-freight", json=body)
     assert response.json() == {"amount_kg": 1_130_000_000_000_000, "price_usd_cents": 2_260_000_000_000_000}
+
+
+async def test_source_picks_the_price_list(app: Starlette, client: httpx.AsyncClient) -> None:
+    # The seed prices both lists at 2 cents/kg; a fractional checkout price shows which list is used.
+    app.state.services.catalogue.portfolio_details["oH5hlq"]["checkout_price_per_kg_usd_cents"] = 1.6
+    api = await client.post("/v1/quotes", json={"amount_kg": 3})
+    checkout = await client.post("/v1/quotes", json={"amount_kg": 3, "source": "checkout"})
+    assert api.json() == {"amount_kg": 3, "price_usd_cents": 6}
+    assert checkout.json() == {"amount_kg": 3, "price_usd_cents": 5}  # 4.8 rounded up
+    session = await client.post(
+        "/v1/checkout/sessions",
+        json={"amount_kg": 40, "success_url": "https://a.example", "cancel_url": "https://a.example"},
+    )
+    assert session.json()["price_usd_cents"] == 64
