@@ -82,9 +82,8 @@ class MemoryQueryStore:
 class RedisQueryStore:
     """A store shared by every replica through Redis; entries expire after `ttl` seconds unused."""
 
-    def __init__(self, url: str, ttl: int) -> None:
-        self._redis: redis.Redis = redis.Redis.from_url(url)
-        self._ttl = ttl
+    def __init__(self, client: redis.Redis, ttl: int) -> None:
+        self._redis, self._ttl = client, ttl
 
     async def get(self, digest: str) -> str | None:
         value = await self._redis.getex(f"apq:{digest}", ex=self._ttl)
@@ -94,7 +93,7 @@ class RedisQueryStore:
         await self._redis.set(f"apq:{digest}", document.encode(), ex=self._ttl)
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        pass  # the client is shared and closed by its owner
 
 
 class TrustedDocuments:

@@ -11,11 +11,13 @@ import hashlib
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
+from redis.asyncio import Redis
 
 from gateway.auth.principal import Principal
 
@@ -36,16 +38,11 @@ def rate_key(principal: Principal) -> str:
     return principal.name
 
 
-def redis_storage_uri(redis_url: str) -> str:
-    """The `limits` async storage URI for a ``redis://`` or ``rediss://`` URL."""
-    return redis_url if redis_url.startswith("async+") else f"async+{redis_url}"
-
-
 class CostRateLimiter:
     """A cost budget of `budget` points per `window` seconds for every credential."""
 
-    def __init__(self, budget: int, window: int, *, redis_url: str | None = None) -> None:
-        self._storage = _storage(redis_url)
+    def __init__(self, budget: int, window: int, *, redis_client: Redis | None = None) -> None:
+        self._storage = _storage(redis_client)
         self._limiter = SlidingWindowCounterRateLimiter(self._storage)
         self._item = RateLimitItemPerSecond(budget, window, namespace="gateway-cost")
 
@@ -61,10 +58,13 @@ class CostRateLimiter:
         await self._storage.reset()
 
 
-def _storage(redis_url: str | None) -> Storage:
-    if not redis_url:
+def _storage(client: Redis | None) -> Storage:
+    if client is None:
         return MemoryStorage()
-    storage = storage_from_string(redis_storage_uri(redis_url), implementation="redispy")
+    # The gateway's own connection pool, so that closing the client at shutdown closes these connections.
+    pool = client.connection_pool
+    options: dict[str, Any] = {"connection_pool": pool}  # typed as scalars by `limits`, passed to redis-py
+    storage = storage_from_string("async+redis://", implementation="redispy", **options)
     if not isinstance(storage, Storage):  # a sync storage would block the event loop
         raise ValueError("GATEWAY_REDIS_URL must be a redis:// or rediss:// URL")
     return storage

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from strawberry.extensions import AddValidationRules, SchemaExtension
@@ -50,6 +51,7 @@ class Security:
     limiter: CostRateLimiter | None
     queries: PersistedQueries
     redactor: RedactingFilter
+    redis: Redis | None = None
 
     @property
     def mode(self) -> AuthMode:
@@ -99,6 +101,8 @@ class Security:
         """Release connections (the Redis APQ store) and detach the log filter."""
         if self.queries.store is not None:
             await self.queries.store.close()
+        if self.redis is not None:
+            await self.redis.aclose()
         remove_redaction(self.redactor)
 
 
@@ -110,8 +114,10 @@ def build_security(
         security, embedded_sandbox=embedded_sandbox, upstream_key_held=upstream_key is not None
     )
     redis_url = security.redis_url.get_secret_value() if security.redis_url else None
+    # One lazily connecting client (a pool) shared by the rate limiter and the APQ store.
+    client = Redis.from_url(redis_url) if redis_url else None
     limiter = (
-        CostRateLimiter(security.rate_limit_cost, security.rate_limit_window, redis_url=redis_url)
+        CostRateLimiter(security.rate_limit_cost, security.rate_limit_window, redis_client=client)
         if security.rate_limit_cost > 0
         else None
     )
@@ -120,16 +126,11 @@ def build_security(
     )
     store: QueryStore | None = None
     if security.apq and trusted is None:
-        store = RedisQueryStore(redis_url, security.apq_ttl) if redis_url else MemoryQueryStore()
+        store = RedisQueryStore(client, security.apq_ttl) if client else MemoryQueryStore()
     secrets = [s for s in (upstream_key, redis_url, _jwt_secret(security)) if s]
     _log_limits(security, trusted)
-    return Security(
-        security,
-        authenticator,
-        limiter,
-        PersistedQueries(store=store, trusted=trusted),
-        install_redaction(secrets),
-    )
+    queries = PersistedQueries(store=store, trusted=trusted)
+    return Security(security, authenticator, limiter, queries, install_redaction(secrets), client)
 
 
 def _jwt_secret(security: SecuritySettings) -> str | None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,7 +29,7 @@ from gateway.config import Settings
 from gateway.security.settings import SecuritySettings
 from sandbox.app import create_app as create_sandbox_app
 from sandbox.config import SandboxConfig
-from tests.servers import serve
+from tests.servers import free_port, serve
 
 UPSTREAM_KEY = "sk_test_security_upstream_key_0123"
 JWT_SECRET = "jwt-secret-for-tests-0123456789abcdef0123"
@@ -129,3 +131,31 @@ def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureSetup]:
 def gateway(secure: SecureSetup) -> Gateway:
     """The default secured gateway (module-wide)."""
     return secure.start()
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """A throw-away redis-server on a free loopback port (no persistence), stopped after the module."""
+    port = free_port()
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
