@@ -13,6 +13,8 @@ have expired or been revoked between the cache's check and the platform's. Nothi
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
@@ -54,9 +56,18 @@ class ProductPlatformClient:
         self._timeout = timeout or httpx.Timeout(10.0)
         self._base_url = base_url.rstrip("/")
         self.tokens = tokens
+        self._batch_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def __repr__(self) -> str:
         return "ProductPlatformClient(<configured>)"
+
+    def batch_lock(self, key: str) -> asyncio.Lock:
+        """The lock serialising this process's check-then-send of one batch key (see `recording`)."""
+        lock = self._batch_locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._batch_locks[key] = lock
+        return lock
 
     async def record_offsets(
         self, product_id: str, batches: Sequence[BatchRecord], *, idempotency_key: str | None = None

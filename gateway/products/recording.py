@@ -69,11 +69,23 @@ async def _held(
 async def record_batch_once(
     client: ProductPlatformClient, product_id: str, batch: BatchRecord
 ) -> RecordResult:
-    """Record one order-derived batch unless the platform already holds it (then `replayed` is True)."""
+    """Record one order-derived batch unless the platform already holds it (then `replayed` is True).
+
+    Concurrent calls for the same batch in this process take turns (the later ones find the first's
+    record); gateways in several processes could still race between check and send, which only a
+    platform honouring `Idempotency-Key` can close.
+    """
+    key = dedup_key(product_id, batch.batch_number, (batch.offset_provider_order_id or "").split(", "))
+    async with client.batch_lock(key):
+        return await _check_then_send(client, product_id, batch, key)
+
+
+async def _check_then_send(
+    client: ProductPlatformClient, product_id: str, batch: BatchRecord, key: str
+) -> RecordResult:
     held = await _held(client, product_id, batch, _same_batch)
     if held is not None:
         return RecordResult((held,), replayed=True)
-    key = dedup_key(product_id, batch.batch_number, (batch.offset_provider_order_id or "").split(", "))
     try:
         await client.record_offsets(product_id, [batch], idempotency_key=key)
     except _OUTCOME_UNKNOWN:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 from datetime import datetime
 from typing import Any
 
@@ -239,3 +240,12 @@ def test_subaccount_bound_caller_cannot_cite_other_tenants_orders(stack: Stack) 
     assert stack.product_requests() == 0
     own = stack.offset_batch(token=bound, productId="P", batchNumber="B", orderIds=[mine["id"]])
     assert own["userErrors"] == [] and own["recorded"]["offsetProviderOrderId"] == mine["id"]
+
+
+def test_concurrent_identical_calls_record_the_batch_once(stack: Stack) -> None:
+    order = stack.place_order(12)
+    call = {"productId": "P-C", "batchNumber": "B", "orderIds": [order["id"]]}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=5) as pool:
+        payloads = list(pool.map(lambda _: stack.offset_batch(**call), range(5)))
+    assert sorted(p["replayed"] for p in payloads) == [False, True, True, True, True]
+    assert len(stack.read_back("P-C")) == 1 and stack.product_posts() == 1
