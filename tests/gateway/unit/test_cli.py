@@ -119,6 +119,7 @@ def test_log_config_keeps_only_unexpected_graphql_errors() -> None:
     assert config["loggers"]["gateway"]["level"] == "INFO"
     assert config["loggers"]["strawberry.execution"]["filters"] == ["unexpected_errors_only"]
     assert config["filters"]["unexpected_errors_only"]["()"] == "gateway.masking.UnexpectedErrorsOnly"
+    assert all(handler["filters"] == ["redact_secrets"] for handler in config["handlers"].values())
     errors = [
         GraphQLError("Syntax Error: oops"),
         GraphQLError("not found", original_error=GraphQLError("not found")),
