@@ -315,6 +315,15 @@ def _generate(args: argparse.Namespace, sandbox: Sandbox, path: str) -> tuple[li
     return tallies, server
 
 
+def cpu_pressure() -> str:
+    """The kernel's CPU pressure (share of time some task waited for a CPU), when available."""
+    try:
+        some = Path("/proc/pressure/cpu").read_text().splitlines()[0].split()
+    except (OSError, IndexError):
+        return "unknown"
+    return some[1].removeprefix("avg10=") + "% over the last 10 s"
+
+
 def print_table(rows: list[Row]) -> None:
     header = f"{'scenario':<15}{'client':<7}{'conns':>6}{'req/s':>10}{'non-200':>9}{'p50 ms':>9}{'p99 ms':>9}"
     header += f"{'sandbox CPU':>13}{'client CPU':>12}{'req/sandbox-CPU-s':>19}"
@@ -336,6 +345,7 @@ def print_table(rows: list[Row]) -> None:
     )
     if rows[0].server_cpu < 0.9:
         print("  (below ~90% the limit was elsewhere: the load generator, or other processes on the machine)")
+    print(f"  machine CPU pressure (tasks waiting for a CPU): {cpu_pressure()}")
     for r in rows[1:]:
         print(f"  {r.scenario} / {r.client}: {r.rps / best:.2f}x the first row (same run, same machine)")
 
