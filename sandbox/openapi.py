@@ -424,7 +424,10 @@ def component_responses() -> dict[str, Schema]:
             "invalid-parameters, invalid-pagination, invalid-subaccount or idempotency-key-too-long."
         ),
         "Unauthorized": _problem_response('Missing or unknown API key (title "Unauthorized").'),
-        "Forbidden": _problem_response("forbidden: e.g. subaccounts are not enabled for the account."),
+        "Forbidden": _problem_response(
+            "forbidden: subaccounts are not enabled for the account, the portfolio is not available to it,"
+            " or the order is already cancelled."
+        ),
         "NotFound": _problem_response('not-found: e.g. "Could not find order".'),
         "Conflict": _problem_response("idempotency-concurrent-requests: the same key is still in flight."),
         "UnprocessableEntity": _problem_response(
@@ -481,7 +484,9 @@ def operation(
     statuses = {"400": "BadRequest", "403": "Forbidden", "404": "NotFound", "409": "Conflict"}
     statuses |= {"422": "UnprocessableEntity"}
     all_responses = {**responses, "401": _error("Unauthorized")}
-    all_responses |= {status: _error(statuses[status]) for status in errors}
+    if "SubaccountId" in params:  # a foreign subaccount is 400, subaccounts not enabled 403
+        errors = (*errors, "400", "403")
+    all_responses |= {status: _error(statuses[status]) for status in sorted(set(errors))}
     op: Schema = {"operationId": op_id, "summary": summary, "tags": [tag], "responses": all_responses}
     if params:
         op["parameters"] = [_param(p) for p in params]
@@ -519,7 +524,7 @@ def order_paths() -> dict[str, Schema]:
                 created,
                 params=("SubaccountId", "IdempotencyKey"),
                 body=create_body,
-                errors=_KEYED,
+                errors=(*_KEYED, "403"),
             ),
         },
         "/orders/ride": {
@@ -531,7 +536,7 @@ def order_paths() -> dict[str, Schema]:
                     created,
                     params=("SubaccountId", "IdempotencyKey"),
                     body=_json_body(ref("CreateRideOrder")),
-                    errors=_KEYED,
+                    errors=(*_KEYED, "403"),
                 ),
                 "deprecated": True,
             }
@@ -555,7 +560,7 @@ def order_paths() -> dict[str, Schema]:
                 "Orders",
                 {"200": _ok("Order", "The cancelled order.", replayable=True)},
                 params=("SubaccountId", "IdempotencyKey"),
-                errors=(*_KEYED, "404"),
+                errors=(*_KEYED, "403", "404"),
             ),
         },
     }
@@ -739,7 +744,7 @@ def checkout_paths() -> dict[str, Schema]:
         {"201": _ok("CheckoutSession", "The open session.")},
         params=("SubaccountId",),
         body=_json_body(ref("CreateCheckoutSession")),
-        errors=("400",),
+        errors=("400", "403"),
     )
     get = operation(
         "GetCheckoutSessionById",

@@ -181,3 +181,20 @@ def test_checkout_and_impact_match_the_document(api: httpx.Client) -> None:
         api.post("/v1/checkout/sessions", json={**body, "success_url": "http://x.test"}), "/checkout/sessions"
     )
     check(api.get("/v1/impact/data", params={"from": "2024-01-01T00:00:00Z"}), "/impact/data")
+
+
+def test_documented_refusals_match_the_document(api: httpx.Client) -> None:
+    order = check(api.post("/v1/orders", json={"amount_kg": 3}), "/orders")
+    check(api.post(f"/v1/orders/{order['id']}/cancel"), "/orders/{id}/cancel")
+    twice = check(api.post(f"/v1/orders/{order['id']}/cancel"), "/orders/{id}/cancel")
+    assert twice["status"] == 403
+    assert (
+        check(api.post("/v1/orders", json={"amount_kg": 3, "portfolio_id": "nope"}), "/orders")["status"]
+        == 403
+    )
+    sub = check(api.post("/v1/subaccounts", json={"name": "Has orders"}), "/subaccounts")
+    check(api.post("/v1/orders", json={"amount_kg": 3}, headers={"X-Subaccount-Id": sub["id"]}), "/orders")
+    refused = check(api.delete(f"/v1/subaccounts/{sub['id']}"), "/subaccounts/{id}")
+    assert refused["status"] == 400
+    foreign = api.get("/v1/orders", headers={"X-Subaccount-Id": "notmine1"})
+    assert check(foreign, "/orders")["type"].endswith("/invalid-subaccount")
