@@ -51,7 +51,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
     """
     config = config or SandboxConfig()
     services = Services.build(config)
-    products = ProductPlatform.from_config(config)  # seed 000: /product-api and its read-back
+    products = ProductPlatform.from_config(config, services.store)  # seed 000: /product-api and its read-back
     routes: list[BaseRoute] = [*api_routes(), *openapi_routes(), *sandbox_routes(), *products.routes()]
     if config.enable_admin:
         routes += [*fault_routes(), *request_log_routes()]

@@ -20,7 +20,7 @@ with at most the currency's minor digits and needs `offsetPriceUnit`, an ISO 421
 fields are ISO 8601 with a UTC offset; visibilities are "public" or "private"; link fields are absolute
 http(s) URLs (several may be given, separated by single spaces); unknown fields are refused. Required:
 `batchNumber`, `offsetTotal`, `offsetUnit` on a batch; `offsetProvider`, `offsetQuantity`,
-`offsetQuantityUnit` on a project. Records live in memory.
+`offsetQuantityUnit` on a project. Records live in the sandbox's store (SQLite with `--db`).
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ import json
 import math
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,11 +43,13 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from sandbox.config import SandboxConfig
 from sandbox.product_auth import ClientCredentials, TokenIssuer, bearer_token, token_endpoint
+from sandbox.store import Store
 
 PROBLEM_BASE = "https://product-api.sandbox.invalid/errors/"
 _CURRENCY_DIGITS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 _MAX_PRODUCT_ID = 128
+RECORDS = "product_offsets"  # the store collection; documents are owned by their product id
 
 Errors = dict[str, list[str]]
 Check = Callable[[Any], str | None]
@@ -260,30 +263,30 @@ class StoredBatch:
             "productId": self.product_id,
             "batch": self.record,
             "clientId": self.client_id,
-            "recordedAt": datetime.fromtimestamp(self.recorded_at).astimezone().isoformat(),
+            "recordedAt": datetime.fromtimestamp(self.recorded_at, UTC).isoformat().replace("+00:00", "Z"),
             "idempotencyKey": self.idempotency_key,
         }
 
 
 @dataclass
 class ProductRecords:
-    """Every batch recorded, per product id, in arrival order (in memory: the sandbox's own data is fake)."""
+    """Every batch recorded, per product id, in arrival order, in the sandbox store (`--db` keeps them)."""
 
-    by_product: dict[str, list[StoredBatch]] = field(default_factory=dict)
+    store: Store = field(default_factory=Store)
 
     def add(self, batch: StoredBatch) -> None:
         """Store one batch."""
-        self.by_product.setdefault(batch.product_id, []).append(batch)
+        self.store.put(RECORDS, uuid.uuid4().hex, asdict(batch), owner=batch.product_id)
 
     def for_product(self, product_id: str) -> list[StoredBatch]:
         """Every batch recorded for `product_id`, oldest first."""
-        return list(self.by_product.get(product_id, []))
+        return [StoredBatch(**doc) for doc in self.store.owned(RECORDS, product_id)]
 
     def __iter__(self) -> Iterator[StoredBatch]:
-        return (batch for batches in self.by_product.values() for batch in batches)
+        return (StoredBatch(**doc) for doc in self.store.values(RECORDS))
 
     def __len__(self) -> int:
-        return sum(len(batches) for batches in self.by_product.values())
+        return len(self.store.values(RECORDS))
 
 
 def problem(status: int, slug: str, title: str, detail: str | None = None, **extra: Any) -> JSONResponse:
@@ -306,19 +309,28 @@ class ProductPlatform:
 
     @classmethod
     def create(
-        cls, client_id: str | None = None, client_secret: str | None = None, token_lifetime: float = 3600.0
+        cls,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        token_lifetime: float = 3600.0,
+        store: Store | None = None,
     ) -> ProductPlatform:
-        """A platform for that client (None = any non-empty id/secret); tokens live `token_lifetime` s."""
-        return cls(TokenIssuer(ClientCredentials(client_id, client_secret), token_lifetime))
+        """A platform for that client (None = any non-empty id/secret); tokens live `token_lifetime` s.
+
+        store: where records are kept (the sandbox's own store; default: a fresh in-memory one).
+        """
+        issuer = TokenIssuer(ClientCredentials(client_id, client_secret), token_lifetime)
+        return cls(issuer, ProductRecords(store or Store()))
 
     @classmethod
-    def from_config(cls, config: SandboxConfig) -> ProductPlatform:
+    def from_config(cls, config: SandboxConfig, store: Store | None = None) -> ProductPlatform:
         """The platform the sandbox's settings describe (`product_client_id`, ... of `SandboxConfig`)."""
         secret = config.product_client_secret
         return cls.create(
             config.product_client_id,
             secret.get_secret_value() if secret is not None else None,
             config.product_token_lifetime,
+            store,
         )
 
     def routes(self) -> list[BaseRoute]:

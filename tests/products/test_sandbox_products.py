@@ -5,12 +5,15 @@ from __future__ import annotations
 import base64
 import copy
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from starlette.applications import Starlette
 
+from sandbox.app import create_app as create_sandbox_app
+from sandbox.config import SandboxConfig
 from sandbox.products import ProductPlatform, validate_batches
 from tests.servers import serve
 
@@ -77,13 +80,13 @@ def base_url(platform: ProductPlatform) -> Iterator[str]:
         yield url
 
 
-def token(http: httpx.Client, base_url: str) -> str:
+def token(http: httpx.Client, base_url: str, expires_in: int = 60) -> str:
     response = http.post(
         f"{base_url}/product-api/oauth/token", data={"grant_type": "client_credentials"}, auth=CLIENT
     )
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["token_type"] == "Bearer" and body["expires_in"] == 60
+    assert body["token_type"] == "Bearer" and body["expires_in"] == expires_in
     assert response.headers["cache-control"] == "no-store"
     value: str = body["access_token"]
     return value
@@ -220,3 +223,17 @@ def test_token_endpoint_follows_rfc6749(base_url: str) -> None:
     assert (wrong.status_code, wrong.json()["error"]) == (401, "invalid_client")
     assert (grant.status_code, grant.json()["error"]) == (400, "unsupported_grant_type")
     assert (missing.status_code, missing.json()["error"]) == (400, "invalid_request")
+
+
+def test_records_survive_a_restart_with_a_database(tmp_path: Path) -> None:
+    config = SandboxConfig(
+        db=tmp_path / "sandbox.db", product_client_id=CLIENT[0], product_client_secret=CLIENT[1]
+    )
+    with serve(create_sandbox_app(config)) as url, httpx.Client() as http:
+        bearer = {"Authorization": f"Bearer {token(http, url, expires_in=3600)}"}
+        sent = http.post(f"{url}/product-api/products/P-db/offsetting", json=[batch()], headers=bearer)
+        assert sent.status_code == 201
+    with serve(create_sandbox_app(config)) as url, httpx.Client() as http:
+        back = http.get(f"{url}/_sandbox/products/P-db/offsetting").json()["data"]
+    assert [entry["batch"] for entry in back] == [batch()]
+    assert back[0]["recordedAt"].endswith("Z")
