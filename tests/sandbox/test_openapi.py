@@ -150,6 +150,9 @@ def test_subaccounts_match_the_document(api: httpx.Client) -> None:
     check(api.get(one), "/subaccounts/{id}")
     assert check(api.put(one, json={"name": "Renamed"}), "/subaccounts/{id}")["email"] is None
     logo = f"{one}/logo"
+    from_url = api.post(logo, json={"logo_url": "https://example.com/logo.png"})
+    assert check(from_url, "/subaccounts/{id}/logo")["logo_url"] is not None
+    check(api.post(logo, json={"logo_url": "not a url"}), "/subaccounts/{id}/logo")
     check(api.put(logo, content=PNG, headers={"Content-Type": "image/png"}), "/subaccounts/{id}/logo")
     assert check(api.delete(logo), "/subaccounts/{id}/logo")["logo_url"] is None
     scoped = {"X-Subaccount-Id": created["id"]}
@@ -177,6 +180,11 @@ def test_checkout_and_impact_match_the_document(api: httpx.Client) -> None:
     }
     session = check(api.post("/v1/checkout/sessions", json=body), "/checkout/sessions")
     check(api.get(f"/v1/checkout/sessions/{session['id']}"), "/checkout/sessions/{id}")
+    assert api.post(f"/_sandbox/checkout/sessions/{session['id']}/complete").status_code == 200
+    completed = check(api.get(f"/v1/checkout/sessions/{session['id']}"), "/checkout/sessions/{id}")
+    assert completed["state"] == "complete" and completed["completed_on"] is not None
+    newest = check(api.get("/v1/orders", params={"limit": 1}), "/orders")["data"][0]
+    assert newest["checkout_session_id"] == session["id"]
     check(
         api.post("/v1/checkout/sessions", json={**body, "success_url": "http://x.test"}), "/checkout/sessions"
     )
