@@ -3,8 +3,9 @@
 For test writers:
 
 - ``sandbox`` -> `SandboxServer`: the sandbox REST API (fulfilment_delay=0, admin/fault API on), with
-  ``.url``, ``.v1`` (the REST base), ``.app`` and ``.request_log`` (what the sandbox received; cleared
-  when a gateway starts, so counts cover only your test's traffic).
+  ``.url``, ``.v1`` (the REST base), ``.app``, ``.request_log`` (what the sandbox received; cleared
+  when a gateway starts, so counts cover only your test's traffic) and ``.http`` (an httpx client acting
+  as the default gateway's sandbox account, for setup and read-back).
 - ``start_sandbox(config=None, **fields)`` -> `SandboxServer`: another sandbox with its own `SandboxConfig`.
 - ``start_gateway(settings=None, *, sandbox=None, transport=None, **fields)`` -> `GatewayServer`: a gateway
   over a sandbox (default: the ``sandbox`` fixture) using ``GATEWAY_KEY``. ``fields`` override single
@@ -75,6 +76,9 @@ class SandboxServer:
     url: str
     app: Starlette
     config: SandboxConfig
+    http: httpx.Client = field(repr=False)
+    """A client on the sandbox acting as the default gateway's account (``Bearer GATEWAY_KEY``), e.g.
+    ``sandbox.http.post(f"/_sandbox/orders/{id}/fulfil")`` or ``sandbox.http.get("/v1/orders")``."""
 
     @property
     def v1(self) -> str:
@@ -129,7 +133,9 @@ def start_sandbox() -> Iterator[StartSandbox]:
             config = config or SandboxConfig(**{"fulfilment_delay": 0, "enable_admin": True, **fields})
             app = create_sandbox_app(config)
             url = stack.enter_context(serve(app))
-            return SandboxServer(url, app, config)
+            auth = {"Authorization": f"Bearer {GATEWAY_KEY}"}
+            http = stack.enter_context(httpx.Client(base_url=url, headers=auth, timeout=30))
+            return SandboxServer(url, app, config, http)
 
         yield start
 

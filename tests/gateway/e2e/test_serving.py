@@ -358,3 +358,11 @@ def test_introspection_can_be_switched_off(start_gateway: StartGateway) -> None:
     closed = start_gateway(introspection=False).gql("{ __schema { queryType { name } } }", headers=GR_JSON)
     assert closed.status == 400 and "introspection" in closed.errors[0]["message"].lower()
     assert "data" not in closed.body
+
+
+def test_sandbox_fixture_client_sees_what_the_gateway_did(
+    gateway: GatewayServer, sandbox: SandboxServer
+) -> None:
+    placed = gateway.gql("mutation { placeOrder(input: {amountKg: 2}) { order { upstreamId } } }")
+    order_id = placed.data["placeOrder"]["order"]["upstreamId"]
+    assert [order["id"] for order in sandbox.http.get("/v1/orders").json()["data"]] == [order_id]
