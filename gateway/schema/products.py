@@ -16,7 +16,14 @@ import strawberry
 from graphql import GraphQLError
 
 from gateway.auth.principal import ORDERS_WRITE
-from gateway.backend.errors import BackendError, BackendStatusError, BadRequestError
+from gateway.backend.errors import (
+    BackendConnectionError,
+    BackendError,
+    BackendStatusError,
+    BadRequestError,
+    ForbiddenError,
+    UnauthorizedError,
+)
 from gateway.backend.models import CreditIssuance, Order
 from gateway.context import GatewayInfo, SubaccountNotAllowedError
 from gateway.products import BatchRecord, ProductPlatformClient, ProjectRecord
@@ -24,7 +31,7 @@ from gateway.products import Money as MoneyValue
 from gateway.products.eligibility import check_order_ids, eligible_orders
 from gateway.products.from_orders import BatchSpec, batch_from_orders, projects_needing_issuances
 from gateway.products.models import Visibility
-from gateway.products.recording import RecordResult, record_batch_once, record_batches
+from gateway.products.recording import PartiallyRecordedError, RecordResult, record_batch_once, record_batches
 from gateway.products.validation import (
     FieldProblem,
     camel,
@@ -235,12 +242,35 @@ def _platform_message(exc: BackendError) -> str:
     return "The product platform refused the record."
 
 
-def _platform_failure(exc: BackendError) -> GraphQLError:
-    """A coded GraphQL error for a platform failure; never its URL or credentials."""
-    extensions: dict[str, object] = {"code": exc.code, "upstream": "productPlatform"}
+def _platform_failure(exc: BackendError, hint: str) -> GraphQLError:
+    """A coded GraphQL error for a platform failure; never its URL or credentials.
+
+    The platform refusing the gateway's own client credentials is the operator's problem, not the
+    caller's, so it is UPSTREAM_ERROR rather than UNAUTHENTICATED/FORBIDDEN (which would blame the caller).
+    """
+    code = "UPSTREAM_ERROR" if isinstance(exc, UnauthorizedError | ForbiddenError) else exc.code
+    extensions: dict[str, object] = {"code": code, "upstream": "productPlatform"}
     if isinstance(exc, BackendStatusError):
         extensions["upstreamStatus"] = exc.status
-    return GraphQLError(f"The product platform failed: {type(exc).__name__}.", extensions=extensions)
+    return GraphQLError(_failure_message(exc) + hint, extensions=extensions)
+
+
+# offsetProductBatch looks the batch up before sending, so a caller may simply repeat the call.
+_RETRY_HINT = " Repeating the same offsetProductBatch call is safe: it checks the platform before sending."
+
+
+def _failure_message(exc: BackendError) -> str:
+    if isinstance(exc, PartiallyRecordedError):
+        text = "A response was lost and the platform holds only some of the batches; nothing was re-sent"
+    elif isinstance(exc, BackendConnectionError):
+        text = "The product platform could not be reached"
+    elif isinstance(exc, UnauthorizedError | ForbiddenError):
+        text = "The product platform refused the gateway's client credentials"
+    elif isinstance(exc, BackendStatusError):
+        text = f"The product platform failed (HTTP {exc.status})"
+    else:
+        text = "The product platform sent an unexpected answer"
+    return f"{text}."
 
 
 def _require_write(info: GatewayInfo) -> None:
@@ -253,13 +283,17 @@ def _require_write(info: GatewayInfo) -> None:
 async def _send(
     action: Awaitable[RecordResult], prefix: tuple[str, ...] | None
 ) -> tuple[RecordResult | None, list[UserError]]:
-    """Await a recording coroutine, sorting platform failures into user errors or coded GraphQL errors."""
+    """Await a recording coroutine, sorting platform failures into user errors or coded GraphQL errors.
+
+    prefix: the input path the platform's error paths map under (`recordProductOffsets`, whose input
+    mirrors the record); None for `offsetProductBatch`, whose record is derived and may be re-requested.
+    """
     try:
         return await action, []
     except BadRequestError as exc:
         return None, _platform_rejection(exc, prefix)
     except BackendError as exc:
-        raise _platform_failure(exc) from exc
+        raise _platform_failure(exc, "" if prefix else _RETRY_HINT) from exc
 
 
 # --- offsetProductBatch --------------------------------------------------------------------------------

@@ -249,3 +249,15 @@ def test_concurrent_identical_calls_record_the_batch_once(stack: Stack) -> None:
         payloads = list(pool.map(lambda _: stack.offset_batch(**call), range(5)))
     assert sorted(p["replayed"] for p in payloads) == [False, True, True, True, True]
     assert len(stack.read_back("P-C")) == 1 and stack.product_posts() == 1
+
+
+def test_wrong_platform_credentials_are_the_operators_problem(start_stack: StartStack) -> None:
+    stack = start_stack(gateway={"product_platform_client_secret": "wrong-secret"})
+    order = stack.place_order(5)
+    body = stack.gql(
+        "mutation($i: OffsetProductBatchInput!) { offsetProductBatch(input: $i) { replayed } }",
+        {"i": {"productId": "P", "batchNumber": "B", "orderIds": [order["id"]]}},
+    )
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "UPSTREAM_ERROR" and "credentials" in error["message"]
+    assert "wrong-secret" not in str(body) and stack.read_back("P") == []
