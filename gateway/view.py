@@ -5,8 +5,9 @@ What strawberry 0.341 leaves to us, and this module adds:
 - Media type negotiation: ``application/graphql-response+json`` when the client lists it in ``Accept``,
   ``application/json`` otherwise (also for ``*/*`` or no ``Accept``, as the spec recommends).
 - Request errors (the document does not parse or validate, variables do not coerce) carry no ``data``
-  key, and are answered ``400`` under ``application/graphql-response+json``. Under ``application/json``
-  they stay ``200`` because legacy clients expect that.
+  key, get a stable ``extensions.code`` (``GRAPHQL_PARSE_FAILED``, ``GRAPHQL_VALIDATION_FAILED``,
+  ``BAD_USER_INPUT``), and are answered ``400`` under ``application/graphql-response+json``. Under
+  ``application/json`` they stay ``200`` because legacy clients expect that.
 - Mutations over GET get ``405`` with ``Allow: POST`` (strawberry says ``400``).
 - Errors strawberry raises as plain-text HTTP errors (bad JSON, missing query...) become GraphQL-shaped
   JSON bodies, and any unexpected exception becomes a generic ``500`` with no detail.
