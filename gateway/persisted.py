@@ -212,6 +212,9 @@ class PersistedQueryMiddleware:
     async def _rewrite_post(self, scope: Scope, receive: Receive) -> tuple[Scope, Receive]:
         body = await _read_body(receive)
         payload = _json_or_none(body)
+        if (payload is not None and not isinstance(payload, dict)) or body.strip() == b"null":
+            # strawberry expects an object here (no batching): anything else would fail inside it.
+            raise PersistedQueryError(BAD_REQUEST, "the request body must be a JSON object")
         if isinstance(payload, dict):
             resolved = await self.queries.resolve(payload)
             if resolved is not payload:
