@@ -225,6 +225,35 @@ class CachedList(Generic[V]):
         return value
 
 
+class _Fetch:
+    """The one-object upstream calls behind the loaders, each with options from the request's context."""
+
+    def __init__(self, client: OffsetsClient, call_options: OptionsFactory) -> None:
+        self.client = client
+        self.options = call_options
+
+    async def order(self, key: OrderKey) -> Order:
+        return await self.client.get_order(key[0], opts=self.options(subaccount_id=key[1]))
+
+    async def subaccount(self, key: str) -> Subaccount:
+        return await self.client.get_subaccount(key, opts=self.options())
+
+    async def portfolio(self, key: str) -> PortfolioDetails:
+        return await self.client.get_portfolio(key, opts=self.options())
+
+    async def project(self, key: str) -> ProjectDetails:
+        return await self.client.get_project(key, opts=self.options())
+
+    async def project_category(self, key: str) -> ProjectCategoryDetails:
+        return await self.client.get_project_category(key, opts=self.options())
+
+    async def checkout_session(self, key: str) -> CheckoutSession:
+        return await self.client.get_checkout_session(key, opts=self.options())
+
+    async def portfolio_list(self) -> list[Portfolio]:
+        return await self.client.list_portfolios(opts=self.options())
+
+
 def build_loaders(
     client: OffsetsClient,
     call_options: OptionsFactory,
@@ -234,7 +263,12 @@ def build_loaders(
     catalogue_cache: CatalogueCache | None = None,
     cache_partition: str = "",
 ) -> Loaders:
-    """Build one request's loaders over `client`, with options from `call_options` (the context's)."""
+    """Build one request's loaders over `client`, with options from `call_options` (the context's).
+
+    All loaders share one semaphore of `max_concurrency` permits; catalogue loaders (those given a cache
+    kind) also read and fill `catalogue_cache` under `cache_partition`.
+    """
+    fetch = _Fetch(client, call_options)
     semaphore = asyncio.Semaphore(max(1, max_concurrency))
 
     def loader(
@@ -242,38 +276,29 @@ def build_loaders(
         kind: str = "",
         on_fetched: Callable[[Any], None] | None = None,
     ) -> Loader[Any, Any]:
+        cache = catalogue_cache if kind else None
         return Loader(
             fetch_one,
             semaphore=semaphore,
             loop=loop,
-            cache=catalogue_cache if kind else None,
+            cache=cache,
             cache_kind=kind,
             partition=cache_partition,
             on_fetched=on_fetched,
         )
 
-    async def order(key: OrderKey) -> Order:
-        return await client.get_order(key[0], opts=call_options(subaccount_id=key[1]))
-
-    async def portfolio_list() -> list[Portfolio]:
-        return await client.list_portfolios(opts=call_options())
-
     def prime_categories(portfolio: PortfolioDetails) -> None:
         loaders.prime_categories(portfolio)
 
     loaders = Loaders(
-        orders=loader(order),
-        subaccounts=loader(lambda key: client.get_subaccount(key, opts=call_options())),
-        portfolios=loader(
-            lambda key: client.get_portfolio(key, opts=call_options()), "portfolio", prime_categories
-        ),
-        projects=loader(lambda key: client.get_project(key, opts=call_options()), "project"),
-        project_categories=loader(
-            lambda key: client.get_project_category(key, opts=call_options()), "project-category"
-        ),
-        checkout_sessions=loader(lambda key: client.get_checkout_session(key, opts=call_options())),
+        orders=loader(fetch.order),
+        subaccounts=loader(fetch.subaccount),
+        portfolios=loader(fetch.portfolio, "portfolio", prime_categories),
+        projects=loader(fetch.project, "project"),
+        project_categories=loader(fetch.project_category, "project-category"),
+        checkout_sessions=loader(fetch.checkout_session),
         portfolio_list=CachedList(
-            portfolio_list, cache=catalogue_cache, cache_key=(cache_partition, "portfolio-list")
+            fetch.portfolio_list, cache=catalogue_cache, cache_key=(cache_partition, "portfolio-list")
         ),
     )
     return loaders

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import strawberry
+from strawberry.types.base import get_object_definition
 
 from gateway.context import GatewayInfo
 from gateway.ids import InvalidIdError, from_global_id, resolve_id, to_global_id
@@ -19,8 +20,9 @@ class Node:
     )
 
     @strawberry.field(description="Globally unique, opaque id; `node(id:)` fetches the object again.")
-    def id(self, info: strawberry.Info) -> strawberry.ID:
-        return strawberry.ID(to_global_id(info._raw_info.parent_type.name, self.upstream_id))
+    def id(self) -> strawberry.ID:
+        type_name = get_object_definition(type(self), strict=True).name
+        return strawberry.ID(to_global_id(type_name, self.upstream_id))
 
 
 NodeFetcher = Callable[[GatewayInfo, str], Awaitable[Node]]

@@ -134,17 +134,10 @@ async def fetch_connection(
     convert: Callable[[T], N],
 ) -> Connection[N]:
     """Fetch one page through `fetch` and wrap it as a connection of `convert(item)`."""
-    limit = min(request.size + 1, UPSTREAM_MAX_LIMIT)
     if request.backwards:
-        items = list(await fetch(limit, None, request.cursor)) if request.size else []
-        page = items[len(items) - request.size :] if request.size else []
-        more = _more(len(items), request, lambda: fetch(1, None, id_of(page[0]) if page else request.cursor))
-        has_next, has_previous = _constant(True), more
+        page, has_next, has_previous = await _backwards(request, fetch, id_of)
     else:
-        items = list(await fetch(limit, request.cursor, None)) if request.size else []
-        page = items[: request.size]
-        more = _more(len(items), request, lambda: fetch(1, id_of(page[-1]) if page else request.cursor, None))
-        has_next, has_previous = more, _constant(request.cursor is not None)
+        page, has_next, has_previous = await _forwards(request, fetch, id_of)
     edges = [Edge(cursor=encode_cursor(id_of(item)), node=convert(item)) for item in page]
     info = PageInfo(
         start_cursor=edges[0].cursor if edges else None,
@@ -153,6 +146,28 @@ async def fetch_connection(
         _has_previous=has_previous,
     )
     return Connection(edges=edges, page_info=info)
+
+
+async def _forwards(
+    request: PageRequest, fetch: FetchPage[T], id_of: Callable[[T], str]
+) -> tuple[list[T], Flag, Flag]:
+    """`size` items after the cursor (+1 look-ahead): (page, hasNextPage, hasPreviousPage)."""
+    limit = min(request.size + 1, UPSTREAM_MAX_LIMIT)
+    items = list(await fetch(limit, request.cursor, None)) if request.size else []
+    page = items[: request.size]
+    more = _more(len(items), request, lambda: fetch(1, id_of(page[-1]) if page else request.cursor, None))
+    return page, more, _constant(request.cursor is not None)
+
+
+async def _backwards(
+    request: PageRequest, fetch: FetchPage[T], id_of: Callable[[T], str]
+) -> tuple[list[T], Flag, Flag]:
+    """`size` items before the cursor (+1 look-ahead, the newest): (page, hasNextPage, hasPreviousPage)."""
+    limit = min(request.size + 1, UPSTREAM_MAX_LIMIT)
+    items = list(await fetch(limit, None, request.cursor)) if request.size else []
+    page = items[len(items) - request.size :] if request.size else []
+    more = _more(len(items), request, lambda: fetch(1, None, id_of(page[0]) if page else request.cursor))
+    return page, _constant(True), more
 
 
 def _more(received: int, request: PageRequest, probe: Callable[[], Awaitable[Sequence[object]]]) -> Flag:

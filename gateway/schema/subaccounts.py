@@ -17,7 +17,7 @@ from gateway.schema.errors import GatewayInputError
 from gateway.schema.impact import HostedImpactPage, ImpactData, fetch_hosted_page, fetch_impact
 from gateway.schema.node import Node, optional_upstream_id, upstream_id_of
 from gateway.schema.orders import Order, list_orders
-from gateway.schema.pagination import PAGING_HELP, Connection, fetch_connection, page_request
+from gateway.schema.pagination import PAGING_HELP, Connection, PageRequest, fetch_connection, page_request
 from gateway.schema.payloads import KeyedOutcome, MutationPayload, Outcome, attempt, attempt_keyed
 from gateway.schema.scalars import DateTime, Upload, read_upload
 
@@ -97,28 +97,30 @@ class SubaccountQueries:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Subaccount] | None:
-        request = page_request(first, after, last, before)
-        context = info.context
+        return await list_subaccounts(info, page_request(first, after, last, before))
 
-        async def fetch(
-            limit: int, starting_after: str | None, ending_before: str | None
-        ) -> list[models.Subaccount]:
-            bound = context.principal.subaccount_id
-            if bound is not None:  # tenant isolation: a bound caller's list holds its own subaccount only
-                return (
-                    [] if starting_after or ending_before else [await context.loaders.subaccounts.load(bound)]
-                )
-            subaccounts = await context.client.list_subaccounts(
-                limit=limit,
-                starting_after=starting_after,
-                ending_before=ending_before,
-                opts=context.call_options(),
-            )
-            for subaccount in subaccounts:
-                context.loaders.subaccounts.prime(subaccount.id, subaccount)
-            return subaccounts
 
-        return await fetch_connection(request, fetch, lambda s: s.id, Subaccount.from_backend)
+async def list_subaccounts(info: GatewayInfo, request: PageRequest) -> Connection[Subaccount]:
+    """One page of the account's subaccounts, priming the subaccount loader."""
+    context = info.context
+
+    async def fetch(
+        limit: int, starting_after: str | None, ending_before: str | None
+    ) -> list[models.Subaccount]:
+        bound = context.principal.subaccount_id
+        if bound is not None:  # tenant isolation: a bound caller's list holds its own subaccount only
+            return [] if starting_after or ending_before else [await context.loaders.subaccounts.load(bound)]
+        subaccounts = await context.client.list_subaccounts(
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
+            opts=context.call_options(),
+        )
+        for subaccount in subaccounts:
+            context.loaders.subaccounts.prime(subaccount.id, subaccount)
+        return subaccounts
+
+    return await fetch_connection(request, fetch, lambda s: s.id, Subaccount.from_backend)
 
 
 # --- mutations ---------------------------------------------------------------------------------------
