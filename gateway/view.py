@@ -193,7 +193,8 @@ class GatewayGraphQL(GraphQL[Any, None]):
         sub_response = request.state.graphql_sub_response
         if _is_internal(result.errors):
             sub_response.status_code = 500
-        elif sub_response.media_type == GRAPHQL_RESPONSE_JSON:
+        elif sub_response.media_type == GRAPHQL_RESPONSE_JSON and not sub_response.status_code:
+            # A status set before execution (429 from the rate limiter) says more than a generic 400.
             sub_response.status_code = 400
 
     def create_response(

@@ -187,3 +187,5 @@ def test_rate_limit_in_memory_429(secure: SecureSetup, admin: str) -> None:
     assert 1 <= int(refused.headers["retry-after"]) <= 30
     assert len(secure.request_log.entries) == 0
     assert gateway.post(query, token=secure.token("reader")).status_code == 200  # another credential's budget
+    spec = gateway.post(query, token=admin, headers={"accept": "application/graphql-response+json"})
+    assert spec.status_code == 429  # also under the GraphQL-over-HTTP media type
