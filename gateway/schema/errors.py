@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from inspect import isawaitable
 from typing import Any
 
@@ -95,7 +95,9 @@ def _camel(segment: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
-def input_path(upstream_key: str, renames: Mapping[str, str] | None = None) -> list[str] | None:
+def input_path(
+    upstream_key: str, renames: Mapping[str, str] | None = None, root: Sequence[str] = ("input",)
+) -> list[str] | None:
     """The GraphQL input path for an upstream `errors` key (None for whole-body errors like ``$``).
 
     `renames` maps upstream names (snake_case, dotted for nested keys) to input field names where they
@@ -107,8 +109,8 @@ def input_path(upstream_key: str, renames: Mapping[str, str] | None = None) -> l
     snake_key = ".".join(_CAMEL_BOUNDARY.sub("_", part).lower() for part in key.split("."))
     renamed = (renames or {}).get(snake_key)
     if renamed is not None:
-        return ["input", renamed]
-    return ["input", *(_camel(part) for part in snake_key.split(".") if part)]
+        return [*root, renamed]
+    return [*root, *(_camel(part) for part in snake_key.split(".") if part)]
 
 
 # --- backend exceptions -> user errors ---------------------------------------------------------------
@@ -164,14 +166,18 @@ def safe_message(exc: Exception) -> str:
     return str(exc)
 
 
-def _extensions(exc: Exception) -> dict[str, Any]:
+def _extensions(exc: Exception, field_root: Sequence[str]) -> dict[str, Any]:
     extensions: dict[str, Any] = {"code": getattr(exc, "code", "BAD_USER_INPUT")}
     if isinstance(exc, BackendStatusError):
         extensions["upstreamStatus"] = exc.status
         if exc.request_id:
             extensions["upstreamRequestId"] = exc.request_id
         if exc.errors:
-            extensions["fields"] = exc.errors
+            extensions["fields"] = [
+                {"field": input_path(key, root=field_root), "message": message}
+                for key, messages in exc.errors.items()
+                for message in messages
+            ]
         if exc.retry_after is not None:
             extensions["retryAfter"] = exc.retry_after
     if isinstance(exc, GatewayInputError) and exc.field:
@@ -184,9 +190,13 @@ UPSTREAM_ERROR_TYPES = (BackendError, GatewayInputError, InvalidIdError, Subacco
 _CODED = UPSTREAM_ERROR_TYPES
 
 
-def to_graphql_error(exc: Exception) -> GraphQLError:
-    """The client-facing GraphQL error for an exception the gateway understands."""
-    return GraphQLError(safe_message(exc), extensions=_extensions(exc))
+def to_graphql_error(exc: Exception, field_root: Sequence[str] = ("input",)) -> GraphQLError:
+    """The client-facing GraphQL error for an exception the gateway understands.
+
+    Upstream validation messages go to ``extensions.fields`` as ``{field, message}``, `field` being the
+    argument path under `field_root` (e.g. ``["input", "flight", "distanceKm"]``).
+    """
+    return GraphQLError(safe_message(exc), extensions=_extensions(exc, field_root))
 
 
 class UpstreamErrors(SchemaExtension):

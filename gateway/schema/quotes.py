@@ -12,8 +12,10 @@ from typing import Any
 import strawberry
 
 from gateway.backend import models
+from gateway.backend.errors import BadRequestError
 from gateway.context import GatewayInfo
 from gateway.schema.catalogue import Portfolio, load_portfolio
+from gateway.schema.errors import to_graphql_error
 from gateway.schema.node import optional_upstream_id
 
 
@@ -132,19 +134,33 @@ class QuoteQueries:
         source: QuoteSource | None = None,
         subaccount_id: strawberry.ID | None = None,
     ) -> Quote | None:
-        kind, fields = _chosen(input)
-        params_type, method = _QUOTE_KINDS[kind]
         portfolio = optional_upstream_id(portfolio_id, "Portfolio")
         subaccount = optional_upstream_id(subaccount_id, "Subaccount")
-        source_value = None if source is None else models.QuoteSource(source.value)
-        params = params_type(**fields, portfolio_id=portfolio, source=source_value)
+        kind, params = _quote_params(input, portfolio, source)
         context = info.context
-        quote: models.Quote = await getattr(context.client, method)(
-            params, opts=context.call_options(subaccount)
-        )
+        try:
+            quote: models.Quote = await getattr(context.client, _QUOTE_KINDS[kind][1])(
+                params, opts=context.call_options(subaccount)
+            )
+        except BadRequestError as exc:  # point validation messages at the quoted member's fields
+            raise to_graphql_error(exc, field_root=("input", _camel(kind))) from exc
         return Quote(
             amount_kg=quote.amount_kg,
             price_usd_cents=quote.price_usd_cents,
             _portfolio_id=portfolio,
             _subaccount_id=subaccount,
         )
+
+
+def _quote_params(
+    input: QuoteInput, portfolio_id: str | None, source: QuoteSource | None
+) -> tuple[str, models.QuoteParams]:
+    """The chosen quote kind and its backend params."""
+    kind, fields = _chosen(input)
+    source_value = None if source is None else models.QuoteSource(source.value)
+    return kind, _QUOTE_KINDS[kind][0](**fields, portfolio_id=portfolio_id, source=source_value)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
