@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
+from gql import GraphQLRequest
+from gql.client import SyncClientSession
 
 from gateway.schema import build_schema
 from tests.gateway.e2e.conftest import GATEWAY_KEY, GatewayServer, SandboxServer
@@ -236,3 +238,18 @@ def test_create_checkout_session_validation(gateway: GatewayServer) -> None:
     assert ("INVALID_INPUT", ["input", "successUrl"]) in [
         (e["code"], e["field"]) for e in payload["userErrors"]
     ]
+
+
+def test_place_and_cancel_through_the_gql_client(gql_client: SyncClientSession) -> None:
+    placed = gql_client.execute(GraphQLRequest(PLACE, variable_values={"input": {"amountKg": 2}}))[
+        "placeOrder"
+    ]
+    order_id = placed["order"]["upstreamId"]
+    cancel = GraphQLRequest(
+        "mutation($input: CancelOrderInput!) { cancelOrder(input: $input) { order { upstreamId state } } }",
+        variable_values={"input": {"id": order_id}},
+    )
+    assert gql_client.execute(cancel)["cancelOrder"]["order"] == {
+        "upstreamId": order_id,
+        "state": "CANCELLED",
+    }
