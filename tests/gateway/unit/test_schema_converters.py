@@ -9,7 +9,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.backend import InvalidParametersError, NotFoundError, ServerError, models
-from gateway.backend.errors import BackendTimeoutError, IdempotencyPayloadMismatchError
+from gateway.backend.errors import (
+    BackendTimeoutError,
+    ConflictError,
+    ForbiddenError,
+    IdempotencyConflictError,
+    IdempotencyPayloadMismatchError,
+    InvalidSubaccountError,
+    RateLimitedError,
+    UnauthorizedError,
+)
+from gateway.context import SubaccountNotAllowedError
 from gateway.ids import (
     InvalidIdError,
     decode_cursor,
@@ -181,6 +191,30 @@ def test_validation_failures_become_one_user_error_per_message() -> None:
         (UserErrorCode.INVALID_INPUT, ["input", "amountKg"], "must be > 0"),
         (UserErrorCode.INVALID_INPUT, ["input", "amountKg"], "too small"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("exc", "code"),
+    [
+        (IdempotencyConflictError(status=409, title="in flight"), UserErrorCode.IDEMPOTENCY_CONFLICT),
+        (ConflictError(status=409, title="state"), UserErrorCode.CONFLICT),
+        (ForbiddenError(status=403, title="no subaccounts"), UserErrorCode.FORBIDDEN),
+        (InvalidSubaccountError(status=400, title="not yours"), UserErrorCode.INVALID_SUBACCOUNT),
+        (SubaccountNotAllowedError("bound"), UserErrorCode.FORBIDDEN),
+        (InvalidIdError("bad id"), UserErrorCode.INVALID_INPUT),
+    ],
+)
+def test_every_expected_failure_has_its_user_error_code(exc: Exception, code: UserErrorCode) -> None:
+    errors = user_errors_from(exc)
+    assert errors is not None and [e.code for e in errors] == [code]
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [UnauthorizedError(status=401, title="no"), RateLimitedError(status=429, title="slow down")],
+)
+def test_failures_the_caller_cannot_fix_in_the_input_are_not_user_errors(exc: Exception) -> None:
+    assert user_errors_from(exc) is None
 
 
 def test_expected_failures_have_codes_and_unexpected_ones_none() -> None:
