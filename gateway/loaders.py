@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from aiodataloader import DataLoader
 
+from gateway.backend.errors import NotFoundError
+
 if TYPE_CHECKING:
     from gateway.backend.client import CallOptions, OffsetsClient
     from gateway.backend.models import (
@@ -41,6 +43,8 @@ if TYPE_CHECKING:
         ProjectDetails,
         Subaccount,
     )
+
+_NOT_FOUND = "https://api.cnaught.com/v1/errors/not-found"
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -248,7 +252,13 @@ class _Fetch:
         return await self.client.get_project_category(key, opts=self.options())
 
     async def checkout_session(self, key: str) -> CheckoutSession:
-        return await self.client.get_checkout_session(key, opts=self.options())
+        opts = self.options()
+        session = await self.client.get_checkout_session(key, opts=opts)
+        if opts.subaccount_id is not None and session.subaccount_id != opts.subaccount_id:
+            # The upstream does not scope this GET by X-Subaccount-Id: a bound caller must not see another
+            # subaccount's session, nor learn that it exists, so it is answered like a missing one.
+            raise NotFoundError(status=404, title="Could not find checkout session", problem_type=_NOT_FOUND)
+        return session
 
     async def portfolio_list(self) -> list[Portfolio]:
         return await self.client.list_portfolios(opts=self.options())

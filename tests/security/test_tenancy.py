@@ -127,3 +127,28 @@ def test_bound_credential_cannot_create_subaccounts_or_place_for_others(
     other = body(gateway.post(PLACE, {"s": secure.sub_b}, token=token))
     assert [e["extensions"]["code"] for e in other["errors"]] == ["NOT_FOUND"]
     assert secure.request_log.count(method="POST") == 0
+
+
+CHECKOUT = (
+    'mutation($s: ID) { createCheckoutSession(input: {amountKg: 30, successUrl: "https://shop.test/ok", '
+    'cancelUrl: "https://shop.test/no", subaccountId: $s}) '
+    "{ checkoutSession { upstreamId } userErrors { code } } }"
+)
+
+
+def test_other_tenants_checkout_session_looks_missing(gateway: Gateway, secure: SecureSetup) -> None:
+    # GET /checkout/sessions/{id} is not scoped upstream, so the gateway checks the session's subaccount.
+    sessions = {}
+    for name, sub in (("a", secure.sub_a), ("b", secure.sub_b)):
+        created = body(gateway.post(CHECKOUT, {"s": sub}, token=secure.token("admin")))["data"]
+        sessions[name] = created["createCheckoutSession"]["checkoutSession"]["upstreamId"]
+    query = "query($id: ID!) { checkoutSession(id: $id) { upstreamId } }"
+    token = secure.token("bound_reader")
+    own = body(gateway.post(query, {"id": sessions["a"]}, token=token))
+    assert own["data"] == {"checkoutSession": {"upstreamId": sessions["a"]}}
+    other = body(gateway.post(query, {"id": sessions["b"]}, token=token))
+    missing = body(gateway.post(query, {"id": "cs_doesnotexist"}, token=token))
+    assert other.get("data") in (None, {"checkoutSession": None})
+    assert _strip_ids(other, sessions["b"]) == _strip_ids(missing, "cs_doesnotexist")
+    admin = body(gateway.post(query, {"id": sessions["b"]}, token=secure.token("admin")))
+    assert admin["data"] == {"checkoutSession": {"upstreamId": sessions["b"]}}
