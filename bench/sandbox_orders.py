@@ -8,8 +8,9 @@ comparison; ``--client wrk`` uses wrk when it is installed.
 
 On a 2-core machine the generator and the sandbox share the CPU, so the table also shows the CPU the
 sandbox process used: near 100% means the figure is the sandbox's single-core capacity; well below means
-the generator (or another process) was the limit, and "req/sandbox-CPU-s" (requests per CPU-second the
-sandbox spent) estimates what one free core would serve. Run on demand only (never from the test suite):
+the generator or another process was the limit (the context-switch line says which), and
+"req/sandbox-CPU-s" (requests per CPU-second the sandbox spent) estimates what one free core would serve.
+Run on demand only (never from the test suite):
 
     python bench/sandbox_orders.py --duration 10 --connections 32
 """
@@ -46,10 +47,29 @@ def free_port() -> int:
         return port
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process has used so far (Linux /proc)."""
+@dataclass(frozen=True)
+class Usage:
+    """What the kernel says about a process: CPU seconds, and how often it gave up or lost the CPU."""
+
+    cpu: float
+    waits: int  # voluntary context switches: it had nothing to do (waiting for requests)
+    preemptions: int  # involuntary ones: another process took the CPU while it had work
+
+    def __sub__(self, other: Usage) -> Usage:
+        return Usage(self.cpu - other.cpu, self.waits - other.waits, self.preemptions - other.preemptions)
+
+
+def usage(pid: int) -> Usage:
+    """`Usage` of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    status = dict(
+        line.split(":\t") for line in Path(f"/proc/{pid}/status").read_text().splitlines() if "ctxt" in line
+    )
+    return Usage(
+        cpu=(int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"),
+        waits=int(status["voluntary_ctxt_switches"]),
+        preemptions=int(status["nonvoluntary_ctxt_switches"]),
+    )
 
 
 @dataclass
@@ -262,6 +282,8 @@ class Row:
     p50_ms: float
     p99_ms: float
     server_cpu: float
+    server_waits: float
+    server_preemptions: float
     client_cpu: float
 
     @property
@@ -279,7 +301,7 @@ def run_scenario(args: argparse.Namespace, *, access_log: bool) -> Row:
     scenario = "access log on" if access_log else "default"
     with sandbox_server(access_log=access_log, profile=args.profile) as sandbox:
         path = f"/v1/orders/{create_order(sandbox.url)}"
-        tallies, server_cpu = _generate(args, sandbox, path)
+        tallies, server, window = _generate(args, sandbox, path)
     latencies = sorted(x for t in tallies for x in t.latencies) or [0.0]
     return Row(
         scenario=scenario,
@@ -292,27 +314,27 @@ def run_scenario(args: argparse.Namespace, *, access_log: bool) -> Row:
         p99_ms=latencies[int(len(latencies) * 0.99) - 1] * 1000
         if len(latencies) > 1
         else latencies[0] * 1000,
-        server_cpu=server_cpu,
+        server_cpu=server.cpu / window,
+        server_waits=server.waits / window,
+        server_preemptions=server.preemptions / window,
         client_cpu=sum(t.cpu for t in tallies) / args.duration,
     )
 
 
-def _generate(args: argparse.Namespace, sandbox: Sandbox, path: str) -> tuple[list[Tally], float]:
-    """Run the load; also return the sandbox's CPU use (fraction of one core) inside the window."""
+def _generate(args: argparse.Namespace, sandbox: Sandbox, path: str) -> tuple[list[Tally], Usage, float]:
+    """Run the load; also return the sandbox's `Usage` inside the measured window, and its length."""
     if args.client == "wrk":
-        cpu0 = cpu_seconds(sandbox.pid)
+        before = usage(sandbox.pid)
         tallies = [_wrk(sandbox.url, path, args.connections, args.duration)]
-        server = (cpu_seconds(sandbox.pid) - cpu0) / args.duration
-    else:
-        job = (args.client, sandbox.url, path, args.connections, args.warmup, args.duration)
-        with multiprocessing.get_context("spawn").Pool(args.processes) as pool:
-            pending = pool.starmap_async(_run_load, [job] * args.processes)
-            time.sleep(args.warmup + 0.5)  # spawn + warm-up; measure the server only inside the window
-            cpu0 = cpu_seconds(sandbox.pid)
-            time.sleep(args.duration - 1.0)
-            server = (cpu_seconds(sandbox.pid) - cpu0) / (args.duration - 1.0)
-            tallies = pending.get()
-    return tallies, server
+        return tallies, usage(sandbox.pid) - before, args.duration
+    job = (args.client, sandbox.url, path, args.connections, args.warmup, args.duration)
+    with multiprocessing.get_context("spawn").Pool(args.processes) as pool:
+        pending = pool.starmap_async(_run_load, [job] * args.processes)
+        time.sleep(args.warmup + 0.5)  # spawn + warm-up; measure the server only inside the window
+        before = usage(sandbox.pid)
+        time.sleep(args.duration - 1.0)
+        server = usage(sandbox.pid) - before
+        return pending.get(), server, args.duration - 1.0
 
 
 def cpu_pressure() -> str:
@@ -343,8 +365,17 @@ def print_table(rows: list[Row]) -> None:
         f"  the sandbox used {rows[0].server_cpu:.0%} of a core:"
         f" {rows[0].per_cpu_second:,.0f} req per CPU-second"
     )
-    if rows[0].server_cpu < 0.9:
-        print("  (below ~90% the limit was elsewhere: the load generator, or other processes on the machine)")
+    first = rows[0]
+    print(
+        f"  the sandbox waited for requests {first.server_waits:,.0f} times/s and was preempted"
+        f" {first.server_preemptions:,.0f} times/s"
+    )
+    if first.server_cpu < 0.9 and first.server_preemptions > first.server_waits:
+        print(
+            "  (it was starved of CPU by other processes: req per CPU-second is the better capacity figure)"
+        )
+    elif first.server_cpu < 0.9:
+        print("  (it was waiting for work: the load generator was the limit; try --processes 2)")
     print(f"  machine CPU pressure (tasks waiting for a CPU): {cpu_pressure()}")
     for r in rows[1:]:
         print(f"  {r.scenario} / {r.client}: {r.rps / best:.2f}x the first row (same run, same machine)")
