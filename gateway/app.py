@@ -136,7 +136,7 @@ def _lifespan(
                 await stack.enter_async_context(sandbox_app.router.lifespan_context(sandbox_app))
                 upstream = upstream or httpx.ASGITransport(app=sandbox_app)
                 _announce_sandbox()
-            stack.push_async_callback(app.state.security.aclose)
+            await stack.enter_async_context(app.state.security.running())
             http = await stack.enter_async_context(_http_client(settings, upstream))
             yield _lifespan_state(settings, http)
 

@@ -56,15 +56,13 @@ def _replacement(match: re.Match[str]) -> str:
 
 
 def install_redaction(
-    secrets: Iterable[str], loggers: Iterable[str] = ("", "uvicorn", "uvicorn.error")
-) -> RedactingFilter:
-    """Attach one RedactingFilter to every handler of the given loggers (root by default); returns it."""
-    redactor = RedactingFilter(secrets)
+    redactor: RedactingFilter, loggers: Iterable[str] = ("", "uvicorn", "uvicorn.error")
+) -> None:
+    """Attach `redactor` to every handler of the given loggers (root by default)."""
     for name in loggers:
         for handler in logging.getLogger(name).handlers:
             if redactor not in handler.filters:
                 handler.addFilter(redactor)
-    return redactor
 
 
 def remove_redaction(

@@ -1,15 +1,17 @@
-"""Assembling the security layer from settings: middleware, schema extensions and what to close at shutdown.
+"""Assembling the security layer from settings: middleware, schema extensions and its lifespan.
 
-`create_app` calls `build_security(settings)` once, hands `security.middleware()` to Starlette,
-`security.schema_extensions()` to the schema, and closes it in the lifespan. Middleware order, outermost
-first: CORS (so even error answers carry CORS headers and preflights never reach the rest), timeout, body
-size, CSRF, authentication, persisted queries (which need the body, hence inside the size limit).
+`create_app` calls `build_security(...)` once, hands `security.middleware()` to Starlette and
+`security.schema_extensions()` to the schema, and runs `security.running()` in its lifespan. Middleware
+order, outermost first: CORS (so even error answers carry CORS headers and preflights never reach the
+rest), timeout, body size, CSRF, authentication, persisted queries (which need the body, hence inside the
+size limit).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -97,13 +99,22 @@ class Security:
         limiter = self.limiter
         return [lambda: AddValidationRules(rules), lambda: OperationGuard(config=config, limiter=limiter)]
 
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """For the app's lifespan: log redaction on while serving; connections released at shutdown."""
+        install_redaction(self.redactor)
+        try:
+            yield
+        finally:
+            remove_redaction(self.redactor)
+            await self.aclose()
+
     async def aclose(self) -> None:
-        """Release connections (the Redis APQ store) and detach the log filter."""
+        """Release connections (the APQ store, the Redis pool)."""
         if self.queries.store is not None:
             await self.queries.store.close()
         if self.redis is not None:
             await self.redis.aclose()
-        remove_redaction(self.redactor)
 
 
 def build_security(
@@ -130,7 +141,7 @@ def build_security(
     secrets = [s for s in (upstream_key, redis_url, _jwt_secret(security)) if s]
     _log_limits(security, trusted)
     queries = PersistedQueries(store=store, trusted=trusted)
-    return Security(security, authenticator, limiter, queries, install_redaction(secrets), client)
+    return Security(security, authenticator, limiter, queries, RedactingFilter(secrets), client)
 
 
 def _jwt_secret(security: SecuritySettings) -> str | None:
