@@ -6,7 +6,8 @@ In order, before any resolver (so before any upstream call):
 3. tenant: a subaccount-bound credential naming another subaccount in a root argument gets NOT_FOUND,
    exactly what a subaccount that does not exist gives, so existence never leaks;
 4. page sizes and static cost - PAGE_SIZE_REQUIRED, PAGE_SIZE_EXCEEDED, MAX_COST_EXCEEDED;
-5. the caller's cost budget - RATE_LIMITED with HTTP 429 and ``Retry-After``.
+5. the caller's cost budget - RATE_LIMITED with HTTP 429 and ``Retry-After`` (one point is also charged
+   on arrival, before parsing, so invalid documents are not free).
 
 Depth, aliases and root-field counts are validation rules (`gateway.operation_limits.rules`), cached per
 document. Every response carries ``extensions.cost = {requested, actual, maximum}``.
@@ -40,6 +41,8 @@ from gateway.operation_limits.rules import count_tokens, fields_of
 from gateway.ratelimit import CostRateLimiter, rate_key
 
 SUBACCOUNT_ARGUMENT_NAMES = frozenset({"subaccountId", "subaccount_id"})
+#: Points charged to every operation as it arrives, before parsing (on top of its requested cost).
+ARRIVAL_COST = 1
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,9 @@ class OperationGuard(SchemaExtension):
         self.requested = 0
         self.actual = 0
 
-    def on_parse(self) -> Iterator[None]:
+    async def on_parse(self) -> AsyncIterator[None]:
+        # One point on arrival, so that documents failing to parse or validate are not free to send.
+        await self._charge(self._principal(), ARRIVAL_COST)
         query = self.execution_context.query or ""
         tokens = count_tokens(query, self.config.max_tokens)
         if tokens > self.config.max_tokens:
@@ -107,7 +112,7 @@ class OperationGuard(SchemaExtension):
                 f"the operation may cost {self.requested}, more than the maximum of {self.config.max_cost}"
             )
             raise LimitExceededError("MAX_COST_EXCEEDED", message)
-        await self._charge(principal)
+        await self._charge(principal, self.requested)
 
     def _principal(self) -> Principal:
         principal = getattr(self.execution_context.context, "principal", None)
@@ -120,10 +125,10 @@ class OperationGuard(SchemaExtension):
         coerced = get_variable_values(schema, operation.variable_definitions or (), raw, max_errors=1)
         return coerced if isinstance(coerced, VariableValues) else None
 
-    async def _charge(self, principal: Principal) -> None:
+    async def _charge(self, principal: Principal, cost: int) -> None:
         if self.limiter is None:
             return
-        decision = await self.limiter.charge(rate_key(principal), self.requested)
+        decision = await self.limiter.charge(rate_key(principal), cost)
         if decision.allowed:
             return
         response = getattr(self.execution_context.context, "response", None)

@@ -165,6 +165,8 @@ def test_introspection_and_suggestions_off_outside_sandbox(gateway: Gateway, adm
     assert response.json().get("data") is None and "introspection" in response.text.lower()
     typo = gateway.post("{ portfolios { nme } }", token=admin)
     assert "Cannot query field" in typo.text and "Did you mean" not in typo.text
+    page = gateway.http.get("/graphql", headers={"accept": "text/html"})
+    assert page.status_code != 200 and "graphiql" not in page.text.lower()
 
 
 def test_whole_request_timeout(secure: SecureSetup, admin: str) -> None:
