@@ -115,11 +115,14 @@ class TrustedDocuments:
     @classmethod
     def load(cls, path: Path) -> TrustedDocuments:
         """Read a manifest: ``{hash: document}`` or Apollo's persisted query manifest format."""
-        data = json.loads(path.read_text())
-        if isinstance(data, dict) and isinstance(data.get("operations"), list):
-            return cls({op["id"]: op["body"] for op in data["operations"]})
-        if isinstance(data, dict) and all(isinstance(v, str) for v in data.values()):
-            return cls(data)
+        try:
+            data = json.loads(path.read_text())
+            if isinstance(data, dict) and isinstance(data.get("operations"), list):
+                return cls({op["id"]: op["body"] for op in data["operations"]})
+            if isinstance(data, dict) and all(isinstance(v, str) for v in data.values()):
+                return cls(data)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}: cannot load trusted documents: {exc}") from None
         raise ValueError(f"{path}: not a trusted documents manifest")
 
 

@@ -67,6 +67,10 @@ def test_trusted_manifest_formats_and_hash_check(tmp_path: Path) -> None:
     wrong.write_text(json.dumps({sha256_hex("{ x }"): QUERY}))
     with pytest.raises(ValueError, match="does not match"):
         TrustedDocuments.load(wrong)
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"operations": [{"name": "no id"}]}))
+    with pytest.raises(ValueError, match="cannot load"):
+        TrustedDocuments.load(broken)
 
 
 async def test_trusted_mode_refuses_unknown_and_altered_documents() -> None:
