@@ -78,12 +78,22 @@ class Authenticator:
         _log_mode(mode, clients, verifier)
         return cls(mode, clients=clients, jwt=verifier)
 
-    async def authenticate(self, authorization: str | None) -> Principal:
-        """The caller's principal; AuthenticationError when the mode needs a credential it lacks."""
+    def anonymous(self) -> Principal:
+        """The principal of a request that presented nothing and needs nothing (a GraphiQL page load).
+
+        Outside sandbox/open mode it holds no scope, so if such a request ever reached an operation the
+        scope check would refuse it, instead of falling back to the gateway's own key.
+        """
         if self.mode is AuthMode.SANDBOX:
             return sandbox_principal()
         if self.mode is AuthMode.OPEN:
             return Principal(name="open", scopes=ALL_SCOPES)
+        return Principal(name="anonymous", scopes=frozenset())
+
+    async def authenticate(self, authorization: str | None) -> Principal:
+        """The caller's principal; AuthenticationError when the mode needs a credential it lacks."""
+        if self.mode in (AuthMode.SANDBOX, AuthMode.OPEN):
+            return self.anonymous()
         token = bearer_token(authorization)
         if token is None:
             raise AuthenticationError("missing credentials: send Authorization: Bearer <token>")

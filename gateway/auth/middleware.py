@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gateway.auth.authenticate import Authenticator
 from gateway.auth.errors import AuthenticationError
 from gateway.auth.principal import Principal
+from gateway.security.middleware import carries_operation
 from gateway.security.responses import send_error
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,11 @@ class AuthenticationMiddleware:
         self.paths = frozenset(paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in self.paths or _is_page_load(scope):
+        if scope["type"] != "http" or scope["path"] not in self.paths:
+            await self.app(scope, receive, send)
+            return
+        if _is_page_load(scope):
+            scope.setdefault("state", {})[PRINCIPAL_KEY] = self.authenticator.anonymous()
             await self.app(scope, receive, send)
             return
         try:
@@ -47,8 +52,8 @@ class AuthenticationMiddleware:
 
 
 def _is_page_load(scope: Scope) -> bool:
-    query = scope.get("query_string", b"")
-    return scope["method"] in ("GET", "HEAD") and b"query=" not in query and b"extensions=" not in query
+    # Parsed, not substring-matched: `?%71uery=...` is a query to the view, so it must be one here too.
+    return scope["method"] in ("GET", "HEAD") and not carries_operation(scope)
 
 
 def principal_of(connection: HTTPConnection) -> Principal | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from urllib.parse import parse_qs
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -46,10 +47,15 @@ class CSRFMiddleware:
         await self.app(scope, receive, send)
 
 
+def carries_operation(scope: Scope) -> bool:
+    """True when a GET's query string names an operation (decoded as the GraphQL view will decode it)."""
+    params = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    return "query" in params or "extensions" in params
+
+
 def _needs_preflight_proof(scope: Scope) -> bool:
     if scope["method"] in ("GET", "HEAD"):
-        query = scope.get("query_string", b"")
-        return b"query=" in query or b"extensions=" in query
+        return carries_operation(scope)
     if scope["method"] != "POST":
         return False
     content_type = Headers(scope=scope).get("content-type")

@@ -138,6 +138,8 @@ async def test_authenticator_modes(tmp_path: Path) -> None:
     for header in (None, "", "Bearer", "Basic tok", "Bearer nope", "Bearer eyJ.x.y"):
         with pytest.raises(AuthenticationError):
             await auth.authenticate(header)
+    assert auth.anonymous().scopes == frozenset()  # what a page load gets: nothing
+    assert Authenticator(AuthMode.SANDBOX).anonymous().has_scope("orders:write")
     passing = Authenticator(AuthMode.PASS_THROUGH)
     assert (await passing.authenticate("Bearer sk_live_1")).api_key == "sk_live_1"
     with pytest.raises(AuthenticationError):

@@ -147,6 +147,13 @@ def test_csrf_needs_a_preflighted_request(gateway: Gateway, admin: str) -> None:
     assert codes(form) == ["CSRF_PREVENTED"]
 
 
+def test_encoded_get_parameters_cannot_skip_auth_or_csrf(gateway: Gateway) -> None:
+    url = "/graphql?%71uery=%7B%20portfolios%20%7B%20id%20%7D%20%7D"  # "query" percent-encoded
+    assert codes(gateway.http.get(url)) == ["CSRF_PREVENTED"]
+    unauthenticated = gateway.http.get(url, headers={"apollo-require-preflight": "true"})
+    assert unauthenticated.status_code == 401 and codes(unauthenticated) == ["UNAUTHENTICATED"]
+
+
 def test_cors_allow_list(secure: SecureSetup) -> None:
     gateway = secure.start(cors_origins=["https://shop.example"])
     preflight = {
