@@ -9,6 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+from websockets.typing import Subprotocol
 
 from tests.security.conftest import Gateway, SecureSetup
 
@@ -152,6 +155,14 @@ def test_encoded_get_parameters_cannot_skip_auth_or_csrf(gateway: Gateway) -> No
     assert codes(gateway.http.get(url)) == ["CSRF_PREVENTED"]
     unauthenticated = gateway.http.get(url, headers={"apollo-require-preflight": "true"})
     assert unauthenticated.status_code == 401 and codes(unauthenticated) == ["UNAUTHENTICATED"]
+
+
+def test_no_websocket_side_door(gateway: Gateway) -> None:
+    # graphql-transport-ws would run operations without the HTTP middleware; /graphql must not accept it.
+    with pytest.raises(InvalidStatus):
+        connect(
+            gateway.url.replace("http", "ws") + "/graphql", subprotocols=[Subprotocol("graphql-transport-ws")]
+        )
 
 
 def test_cors_allow_list(secure: SecureSetup) -> None:
