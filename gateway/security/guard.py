@@ -74,11 +74,12 @@ class OperationGuard(SchemaExtension):
 
     async def on_execute(self) -> AsyncIterator[None]:
         operation, fragments = self._operation()
-        if operation is not None:
-            await self._check(operation, fragments)
+        if operation is None:  # fail closed: nothing runs that was not checked
+            raise GraphQLError("no operation to run: check operationName", extensions={"code": "BAD_REQUEST"})
+        await self._check(operation, fragments)
         yield
         result = self.execution_context.result
-        if operation is not None and result is not None and isinstance(result.data, dict):
+        if result is not None and isinstance(result.data, dict):
             schema = self.execution_context.schema._schema
             self.actual = actual_cost(schema, operation, fragments, result.data)
 
