@@ -104,9 +104,7 @@ def log_config(level: str) -> dict[str, Any]:
     for name in ("gateway", "sandbox", "strawberry"):
         config["loggers"][name] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
     filters = config.setdefault("filters", {})
-    filters["unexpected_errors_only"] = {"()": "gateway.masking.UnexpectedErrorsOnly"}
     filters["redact_secrets"] = {"()": "gateway.redaction.RedactSecrets"}
-    config["loggers"]["strawberry.execution"] = {"filters": ["unexpected_errors_only"]}
     for handler in config["handlers"].values():
         handler["filters"] = ["redact_secrets"]  # on the handlers, so it sees every logger's records
     return config

@@ -3,13 +3,12 @@
 Errors meant for clients are `GraphQLError`s (raised by resolvers, permissions or the schema's own
 validation), so they pass through unchanged with their ``extensions.code``. Anything else - a bug, a
 library error whose message may hold an upstream URL or a key - is replaced by "Internal server error"
-with code ``INTERNAL_SERVER_ERROR``. strawberry logs the original error (with its traceback) on the
-``strawberry.execution`` logger before this extension masks it.
+with code ``INTERNAL_SERVER_ERROR``. The schema (`gateway.schema.GatewaySchema`) logs the original of
+exactly those errors (with its traceback) on the ``strawberry.execution`` logger before this masks them.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from graphql import GraphQLError
@@ -43,15 +42,3 @@ class MaskInternalErrors(MaskErrors):
             path=error.path,
             extensions={"code": INTERNAL_ERROR_CODE},
         )
-
-
-class UnexpectedErrorsOnly(logging.Filter):
-    """Keep strawberry's error log for unexpected errors; drop the ones the client caused and was told.
-
-    strawberry logs every GraphQL error at ERROR with a traceback, so each typo in a query or each
-    NOT_FOUND would page someone. The client already has those in its response; only masked ones are ours.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        error = record.msg
-        return not isinstance(error, GraphQLError) or should_mask(error)

@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
+from gateway.masking import should_mask
 from gateway.schema.catalogue import CatalogueQueries
 from gateway.schema.checkout import CheckoutMutations, CheckoutQueries
 from gateway.schema.errors import UpstreamErrors
@@ -41,6 +44,21 @@ MUTATION_PARTS: tuple[type, ...] = (
 ExtensionSpec = type[SchemaExtension] | Callable[[], SchemaExtension]
 
 
+class GatewaySchema(strawberry.Schema):
+    """strawberry's schema, logging only the errors that are ours to fix.
+
+    strawberry logs every GraphQL error at ERROR with a traceback, so each typo in a query, each bad
+    variable and each expected NOT_FOUND would page someone, however the app is run (`serve`, plain
+    `uvicorn --factory`, tests). The client already has those in its response; only errors that masking
+    will hide (bugs, library failures) are logged, and the log handlers' redaction filter blanks secrets.
+    """
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        super().process_errors([error for error in errors if should_mask(error)], execution_context)
+
+
 def build_schema(extensions: Sequence[ExtensionSpec] = ()) -> strawberry.Schema:
     """Build the gateway's schema.
 
@@ -49,4 +67,4 @@ def build_schema(extensions: Sequence[ExtensionSpec] = ()) -> strawberry.Schema:
     """
     query = merge_types("Query", QUERY_PARTS)
     mutation = merge_types("Mutation", MUTATION_PARTS)
-    return strawberry.Schema(query=query, mutation=mutation, extensions=[UpstreamErrors, *extensions])
+    return GatewaySchema(query=query, mutation=mutation, extensions=[UpstreamErrors, *extensions])

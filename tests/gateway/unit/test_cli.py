@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import subprocess
@@ -110,21 +109,9 @@ def _wait_for_health(url: str, process: subprocess.Popen[str]) -> object:
     raise AssertionError("serve did not answer /healthz in time")
 
 
-def test_log_config_keeps_only_unexpected_graphql_errors() -> None:
-    from graphql import GraphQLError
-
-    from gateway.masking import UnexpectedErrorsOnly
-
+def test_log_config_prints_the_gateway_and_redacts_every_handler() -> None:
+    # Which GraphQL errors strawberry logs is the schema's job (tests/gateway/unit/test_schema_logging.py).
     config = cli.log_config("info")
     assert config["loggers"]["gateway"]["level"] == "INFO"
-    assert config["loggers"]["strawberry.execution"]["filters"] == ["unexpected_errors_only"]
-    assert config["filters"]["unexpected_errors_only"]["()"] == "gateway.masking.UnexpectedErrorsOnly"
+    assert config["loggers"]["strawberry"]["handlers"] == ["default"]
     assert all(handler["filters"] == ["redact_secrets"] for handler in config["handlers"].values())
-    errors = [
-        GraphQLError("Syntax Error: oops"),
-        GraphQLError("not found", original_error=GraphQLError("not found")),
-        GraphQLError("boom", original_error=RuntimeError("boom")),
-    ]
-    records = [logging.LogRecord("strawberry.execution", logging.ERROR, "", 0, e, None, None) for e in errors]
-    kept = [record for record in records if UnexpectedErrorsOnly().filter(record)]
-    assert [str(record.msg) for record in kept] == ["boom"]
