@@ -25,9 +25,17 @@ if TYPE_CHECKING:
 
 
 class SubaccountNotAllowedError(Exception):
-    """The caller is bound to one subaccount and asked for another."""
+    """The caller is bound to one subaccount and asked for another.
 
-    code = "FORBIDDEN"
+    Answered exactly like a subaccount that does not exist (NOT_FOUND, same message as the security
+    guard's), so a bound credential cannot probe which other subaccounts exist.
+    """
+
+    code = "NOT_FOUND"
+    message = "subaccount not found"
+
+    def __init__(self, message: str = message) -> None:
+        super().__init__(message)
 
 
 @dataclass
@@ -52,7 +60,7 @@ class GatewayContext:
         """
         bound = self.principal.subaccount_id
         if bound is not None and subaccount_id not in (None, bound):
-            raise SubaccountNotAllowedError("this caller may only use its own subaccount")
+            raise SubaccountNotAllowedError
         return CallOptions(
             api_key=self.principal.api_key,
             subaccount_id=bound or subaccount_id,

@@ -124,7 +124,7 @@ _USER_ERROR_CODES: tuple[tuple[type[Exception], UserErrorCode], ...] = (
     (ConflictError, UserErrorCode.CONFLICT),
     (NotFoundError, UserErrorCode.NOT_FOUND),
     (ForbiddenError, UserErrorCode.FORBIDDEN),
-    (SubaccountNotAllowedError, UserErrorCode.FORBIDDEN),
+    (SubaccountNotAllowedError, UserErrorCode.NOT_FOUND),
     (InvalidIdError, UserErrorCode.INVALID_INPUT),
     (GatewayInputError, UserErrorCode.INVALID_INPUT),
 )

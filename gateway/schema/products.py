@@ -332,7 +332,7 @@ async def _build_batch(
         subaccount = _subaccount(info, input)
     except SubaccountNotAllowedError as exc:
         return None, [
-            UserError(code=UserErrorCode.FORBIDDEN, field=["input", "subaccountId"], message=str(exc))
+            UserError(code=UserErrorCode.NOT_FOUND, field=["input", "subaccountId"], message=str(exc))
         ]
     loader = info.context.loaders.orders
     orders, problems = await eligible_orders(

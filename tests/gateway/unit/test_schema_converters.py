@@ -200,7 +200,7 @@ def test_validation_failures_become_one_user_error_per_message() -> None:
         (ConflictError(status=409, title="state"), UserErrorCode.CONFLICT),
         (ForbiddenError(status=403, title="no subaccounts"), UserErrorCode.FORBIDDEN),
         (InvalidSubaccountError(status=400, title="not yours"), UserErrorCode.INVALID_SUBACCOUNT),
-        (SubaccountNotAllowedError("bound"), UserErrorCode.FORBIDDEN),
+        (SubaccountNotAllowedError("bound"), UserErrorCode.NOT_FOUND),
         (InvalidIdError("bad id"), UserErrorCode.INVALID_INPUT),
     ],
 )
@@ -329,3 +329,13 @@ async def test_size_zero_lists_nothing_and_probes_only_when_asked() -> None:
 def test_no_arguments_mean_the_first_twenty() -> None:
     request = page_request(None, None, None, None)
     assert (request.size, request.cursor, request.backwards) == (20, None, False)
+
+
+def test_a_bound_caller_naming_another_subaccount_reads_as_not_found() -> None:
+    # Same code and message as the security guard's answer for a subaccount that does not exist.
+    refused = to_graphql_error(SubaccountNotAllowedError())
+    assert (refused.message, refused.extensions) == ("subaccount not found", {"code": "NOT_FOUND"})
+    errors = user_errors_from(SubaccountNotAllowedError())
+    assert errors is not None and [(e.code, e.message) for e in errors] == [
+        (UserErrorCode.NOT_FOUND, "subaccount not found")
+    ]
