@@ -63,6 +63,8 @@ def _assert_project_matches(
     assert project.get("projectType") == source.get("type")
     assert project.get("offsetType") == source.get("impact_type")
     assert project.get("projectID") == source.get("registry_id")
+    assert project.get("projectURL") == source.get("registry_url")
+    assert project["productType"] == "carbon credit"
     assert project["offsetQuantity"] == allocation["amount_kg"] and project["offsetQuantityUnit"] == "kg"
     serials = [r["serial_number_range"] for r in allocation["retirements"]]
     assert project["offsetSerialNumber"] == "; ".join(serials)

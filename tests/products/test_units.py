@@ -75,6 +75,27 @@ def test_serial_years_win_over_issuances() -> None:
     assert batch.offset_projects[0].offset_vintage_start == datetime(2022, 1, 1, tzinfo=UTC)
 
 
+def test_registry_fields_reach_the_wire_under_the_seed_names() -> None:
+    # The sandbox's projects have no registry (registry_name "None"), so the end-to-end test cannot see these.
+    registered = order("a", serial="VCS-1234-2019-1-10").model_dump()
+    registered["project_allocations"][0]["project"].update(
+        registry_id="VCS-1234",
+        registry_url="https://registry.verra.org/app/projectDetail/VCS/1234",
+        location_name="Para, Brazil",
+        impact_type="Avoided Emissions",
+    )
+    wire = batch_from_orders(BatchSpec(batch_number="B"), [Order.model_validate(registered)], {}).to_wire()
+    (project,) = wire["offsetProjects"]
+    assert (project["projectID"], project["projectURL"]) == (
+        "VCS-1234",
+        "https://registry.verra.org/app/projectDetail/VCS/1234",
+    )
+    assert (project["offsetProviderProjectID"], project["projectLocation"]) == ("proj01", "Para, Brazil")
+    assert (project["offsetType"], project["projectType"]) == ("Avoided Emissions", "Forestry")
+    assert (wire["offsetPriceUnit"], wire["offsetPrice"], wire["offsetTotal"]) == ("USD", 0.2, 10)
+    assert project["offsetVintageStart"].startswith("2019-01-01")
+
+
 async def test_eligibility_reports_every_refusal_and_reraises_unexpected_errors() -> None:
     orders = {
         "ok": order("ok"),
