@@ -99,7 +99,7 @@ async def _form_or_json(request: Request) -> dict[str, str]:
     if content_type == "application/json":
         try:
             data = json.loads(raw or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
             return {}
         return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
     pairs = (part.split("=", 1) for part in raw.decode("latin-1").split("&") if "=" in part)

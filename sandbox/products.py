@@ -359,7 +359,7 @@ class ProductPlatform:
             return problem(404, "not-found", "Product not found")
         try:
             body = json.loads(await request.body())
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
             return problem(400, "invalid-body", "Body is not JSON", code="SIG-VLD-000")
         batches, errors = validate_batches(body)
         if errors:

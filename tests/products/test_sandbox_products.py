@@ -193,6 +193,24 @@ def test_missing_expired_and_unknown_tokens_get_401(base_url: str, platform: Pro
     assert len(platform.records) == 0
 
 
+def test_deeply_nested_json_is_a_400_not_a_500(base_url: str, platform: ProductPlatform) -> None:
+    # Deeper than Python's recursion limit: the stdlib parser raises RecursionError, not ValueError.
+    deep_array, deep_object = b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 100_000 + b"1" + b"}" * 100_000
+    with httpx.Client() as http:
+        bearer = {"Authorization": f"Bearer {token(http, base_url)}"}
+        record = http.post(
+            f"{base_url}/product-api/products/P-5/offsetting", content=deep_array, headers=bearer
+        )
+        grant = http.post(
+            f"{base_url}/product-api/oauth/token",
+            content=deep_object,
+            headers={"Content-Type": "application/json"},
+        )
+    assert (record.status_code, record.json()["code"]) == (400, "SIG-VLD-000")
+    assert (grant.status_code, grant.json()["error"]) == (400, "invalid_request")
+    assert len(platform.records) == 0
+
+
 def test_token_endpoint_follows_rfc6749(base_url: str) -> None:
     url = f"{base_url}/product-api/oauth/token"
     with httpx.Client() as http:
