@@ -24,6 +24,7 @@ import orjson
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match, Route
 
 ERRORS_BASE = "https://api.cnaught.com/v1/errors/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -157,7 +158,21 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
         return problem_response(not_found("resource"))
-    return problem_response(ProblemError(exc.status_code, "about:blank", exc.detail, headers=exc.headers))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allowed = {m.strip() for m in headers.get("Allow", "").split(",") if m.strip()}
+        headers["Allow"] = ", ".join(sorted(allowed | _allowed_methods(request)))
+    return problem_response(ProblemError(exc.status_code, "about:blank", exc.detail, headers=headers))
+
+
+def _allowed_methods(request: Request) -> set[str]:
+    # Starlette answers 405 from the first route whose path matched, so its Allow header names only that
+    # route's methods (GET on /v1/orders, not POST); RFC 9110 wants every method the resource supports.
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods
+    return methods
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:

@@ -127,4 +127,9 @@ async def test_subaccounts_not_provisioned_is_403() -> None:
 
 async def test_unknown_route_and_method_are_problems(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/v1/nothing-here"), 404, "not-found")
-    assert_problem(await client.delete("/v1/orders"), 405, "about:blank")
+    wrong_method = await client.delete("/v1/orders")
+    assert_problem(wrong_method, 405, "about:blank")
+    # Allow names every method of the resource, not only those of the first route that matched the path.
+    assert wrong_method.headers["allow"] == "GET, HEAD, POST"
+    assert (await client.post("/v1/orders/abc")).headers["allow"] == "GET, HEAD"
+    assert (await client.get("/product-api/oauth/token")).headers["allow"] == "POST"  # inside a Mount
