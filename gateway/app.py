@@ -8,7 +8,9 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -22,6 +24,7 @@ from gateway.graphiql import assets_vendored, render_page, static_mount
 from gateway.health import health_routes
 from gateway.loaders import CatalogueCache
 from gateway.masking import MaskInternalErrors
+from gateway.metrics import GatewayMetrics, HttpMetricsMiddleware, extension_factory, metrics_route
 from gateway.products.setup import build_product_client
 from gateway.schema import build_schema
 from gateway.security.wiring import Security, build_security
@@ -48,19 +51,25 @@ def create_app(
         upstream URL is set.
 
     With the embedded sandbox, its app is ``app.state.sandbox_app`` and its REST API is also mounted at
-    ``/sandbox`` (e.g. ``/sandbox/v1/portfolios``).
+    ``/sandbox`` (e.g. ``/sandbox/v1/portfolios``). With metrics on, ``app.state.metrics`` is the app's
+    `GatewayMetrics` (its own registry) served at ``/metrics``.
     """
     settings = settings or Settings()
     security = _security(settings)
+    metrics = _metrics(settings, security)
     sandbox_app = _embedded_sandbox(settings) if settings.embedded_sandbox else None
-    routes = [*health_routes(), *_graphql_routes(settings, security)]
+    routes = [*health_routes(), *_graphql_routes(settings, security, metrics)]
+    if metrics is not None:
+        routes.append(metrics_route(metrics, token=_secret(settings.metrics_token)))
     if sandbox_app is not None:
         routes.append(Mount("/sandbox", app=sandbox_app, name="sandbox"))
+    middleware = [*_metrics_middleware(metrics), *security.middleware()]
     app = Starlette(
-        routes=routes, middleware=security.middleware(), lifespan=_lifespan(settings, transport, sandbox_app)
+        routes=routes, middleware=middleware, lifespan=_lifespan(settings, transport, sandbox_app)
     )
     app.state.settings = settings
     app.state.security = security
+    app.state.metrics = metrics
     app.state.sandbox_app = sandbox_app
     return app
 
@@ -82,15 +91,33 @@ def _security(settings: Settings) -> Security:
     return build_security(settings.security, embedded_sandbox=settings.embedded_sandbox, upstream_key=key)
 
 
-def _graphql_routes(settings: Settings, security: Security) -> list[BaseRoute]:
+def _metrics(settings: Settings, security: Security) -> GatewayMetrics | None:
+    # Operation names are caller-chosen; only a trusted-documents manifest bounds them enough for a label.
+    bounded_names = security.queries.trusted is not None
+    return GatewayMetrics(label_operation_names=bounded_names) if settings.metrics else None
+
+
+def _metrics_middleware(metrics: GatewayMetrics | None) -> list[Middleware]:
+    # Outermost, so responses sent by the security middleware (401, 413, 504) are counted too.
+    return [Middleware(HttpMetricsMiddleware, metrics=metrics)] if metrics is not None else []
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def _graphql_routes(
+    settings: Settings, security: Security, metrics: GatewayMetrics | None
+) -> list[BaseRoute]:
     local_assets = assets_vendored()
     graphiql = render_page(local=local_assets) if settings.graphiql_enabled else None
-    schema = build_schema(extensions=[*schema_extensions(settings), *security.schema_extensions()])
+    observed = [extension_factory(metrics)] if metrics is not None else []
+    schema = build_schema(extensions=[*observed, *schema_extensions(settings), *security.schema_extensions()])
     # "Did you mean ...?" hints would map the schema for callers who may not introspect it.
     schema.config.disable_field_suggestions = not settings.introspection_enabled
     view = GatewayGraphQL(
         schema,
-        context_getter=_context_getter(settings),
+        context_getter=_context_getter(settings, metrics),
         graphiql_html=graphiql,
     )
     routes: list[BaseRoute] = [Route("/graphql", view, name="graphql")]
@@ -99,7 +126,9 @@ def _graphql_routes(settings: Settings, security: Security) -> list[BaseRoute]:
     return routes
 
 
-def _context_getter(settings: Settings) -> Callable[[Request, Response], Any]:
+def _context_getter(settings: Settings, metrics: GatewayMetrics | None) -> Callable[[Request, Response], Any]:
+    on_batch = metrics.loader_batch if metrics is not None else None
+
     async def get_context(request: Request, response: Response) -> GatewayContext:
         return await build_context(
             request,
@@ -110,6 +139,7 @@ def _context_getter(settings: Settings) -> Callable[[Request, Response], Any]:
             principal=getattr(request.state, PRINCIPAL_KEY, None),
             catalogue_cache=request.state.catalogue_cache,
             products=request.state.products,
+            on_batch=on_batch,
         )
 
     return get_context
@@ -138,7 +168,7 @@ def _lifespan(
                 _announce_sandbox()
             await stack.enter_async_context(app.state.security.running())
             http = await stack.enter_async_context(_http_client(settings, upstream))
-            yield _lifespan_state(settings, http)
+            yield _lifespan_state(settings, http, app.state.metrics)
 
     return lifespan
 
@@ -169,12 +199,14 @@ def _timeout(settings: Settings) -> httpx.Timeout:
     )
 
 
-def _lifespan_state(settings: Settings, http: httpx.AsyncClient) -> dict[str, Any]:
+def _lifespan_state(
+    settings: Settings, http: httpx.AsyncClient, metrics: GatewayMetrics | None
+) -> dict[str, Any]:
     if not settings.embedded_sandbox:
         mode = "pass-through of callers' keys" if settings.pass_through_auth else "configured API key"
         logger.info("upstream %s (%s)", settings.safe_upstream_url, mode)
     return {
-        "client": _offsets_client(settings, http),
+        "client": _offsets_client(settings, http, metrics),
         "catalogue_cache": CatalogueCache(settings.catalogue_cache_ttl),
         # The product platform (seed 000): configured, the embedded sandbox's, or None.
         "products": build_product_client(
@@ -183,7 +215,9 @@ def _lifespan_state(settings: Settings, http: httpx.AsyncClient) -> dict[str, An
     }
 
 
-def _offsets_client(settings: Settings, http: httpx.AsyncClient) -> OffsetsClient:
+def _offsets_client(
+    settings: Settings, http: httpx.AsyncClient, metrics: GatewayMetrics | None
+) -> OffsetsClient:
     return OffsetsClient(
         http,
         base_url=settings.upstream_url or EMBEDDED_SANDBOX_URL,
@@ -192,6 +226,7 @@ def _offsets_client(settings: Settings, http: httpx.AsyncClient) -> OffsetsClien
         timeout=_timeout(settings),
         # Queue calls in the client rather than in the pool, whose wait is bounded by `pool_timeout`.
         max_concurrency=settings.max_connections,
+        on_request=metrics.upstream_request if metrics is not None else None,
     )
 
 

@@ -81,6 +81,16 @@ class Settings(BaseSettings):
         "embedded sandbox, off otherwise.",
     )
     log_level: LogLevel = Field(default="info", description="Log level of the gateway and uvicorn.")
+    metrics: bool = Field(
+        default=True,
+        description="Serve Prometheus metrics at `GET /metrics` (no ids or secrets in them; open to anyone "
+        "who reaches the port unless `GATEWAY_METRICS_TOKEN` is set).",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token `GET /metrics` requires (Prometheus' `authorization` scrape option). "
+        "Unset: no credentials needed.",
+    )
     sandbox_db: Path | None = Field(
         default=None,
         description="Embedded sandbox only: SQLite file keeping its state across restarts (unset: memory).",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -119,11 +120,13 @@ async def build_context(
     principal: Principal | None = None,
     catalogue_cache: CatalogueCache | None = None,
     products: ProductPlatformClient | None = None,
+    on_batch: Callable[[str, int], None] | None = None,
 ) -> GatewayContext:
     """Build one request's context. Must run inside the request's event loop (loaders bind to it).
 
     principal: who calls; default: the one the authentication middleware attached to the request, else
     the sandbox/pass-through principal (`default_principal`). products: the product-platform client.
+    on_batch: hears each loader batch's name and size (metrics).
 
     Loaders are created here, per request, so their memoised results never leak to another caller;
     cross-request reuse happens only through `catalogue_cache`, partitioned by upstream key.
@@ -137,5 +140,6 @@ async def build_context(
         max_concurrency=settings.max_concurrent_upstream,
         catalogue_cache=catalogue_cache,
         cache_partition=key_fingerprint(principal, settings),
+        on_batch=on_batch,
     )
     return context

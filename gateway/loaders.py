@@ -102,7 +102,8 @@ class Loader(Generic[K, V]):
     """A typed facade over one aiodataloader `DataLoader` whose batch fetches each key concurrently.
 
     `fetch_one` fetches one key; `semaphore` bounds how many fetches of the request run at once;
-    `cache`/`cache_kind`/`partition` optionally back the loader with the cross-request catalogue cache.
+    `cache`/`cache_kind`/`partition` optionally back the loader with the cross-request catalogue cache;
+    `on_batch` hears the size of every batch (metrics).
     """
 
     def __init__(
@@ -115,8 +116,10 @@ class Loader(Generic[K, V]):
         cache_kind: str = "",
         partition: str = "",
         on_fetched: Callable[[V], None] | None = None,
+        on_batch: Callable[[int], None] | None = None,
     ) -> None:
         self._fetch_one = fetch_one
+        self._on_batch = on_batch
         self._on_fetched = on_fetched
         self._semaphore = semaphore
         self._cache = cache
@@ -144,6 +147,8 @@ class Loader(Generic[K, V]):
         self._loader.clear(key)
 
     async def _batch(self, keys: list[K]) -> list[V | Exception]:
+        if self._on_batch is not None:
+            self._on_batch(len(keys))
         return list(await asyncio.gather(*(self._fetch_guarded(key) for key in keys)))
 
     async def _fetch_guarded(self, key: K) -> V | Exception:
@@ -272,11 +277,13 @@ def build_loaders(
     max_concurrency: int,
     catalogue_cache: CatalogueCache | None = None,
     cache_partition: str = "",
+    on_batch: Callable[[str, int], None] | None = None,
 ) -> Loaders:
     """Build one request's loaders over `client`, with options from `call_options` (the context's).
 
     All loaders share one semaphore of `max_concurrency` permits; catalogue loaders (those given a cache
-    kind) also read and fill `catalogue_cache` under `cache_partition`.
+    kind) also read and fill `catalogue_cache` under `cache_partition`. `on_batch(loader name, size)` hears
+    every batch.
     """
     fetch = _Fetch(client, call_options)
     semaphore = asyncio.Semaphore(max(1, max_concurrency))
@@ -287,6 +294,7 @@ def build_loaders(
         on_fetched: Callable[[Any], None] | None = None,
     ) -> Loader[Any, Any]:
         cache = catalogue_cache if kind else None
+        name = fetch_one.__name__
         return Loader(
             fetch_one,
             semaphore=semaphore,
@@ -295,6 +303,7 @@ def build_loaders(
             cache_kind=kind,
             partition=cache_partition,
             on_fetched=on_fetched,
+            on_batch=(lambda size: on_batch(name, size)) if on_batch else None,
         )
 
     def prime_categories(portfolio: PortfolioDetails) -> None:
