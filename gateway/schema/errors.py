@@ -35,6 +35,7 @@ from gateway.backend.errors import (
     IdempotencyPayloadMismatchError,
     InvalidSubaccountError,
     NotFoundError,
+    UnauthorizedError,
     UnprocessableEntityError,
 )
 from gateway.context import SubaccountNotAllowedError
@@ -208,15 +209,30 @@ class UpstreamErrors(SchemaExtension):
         try:
             result = _next(root, info, *args, **kwargs)
         except _CODED as exc:
-            raise to_graphql_error(exc) from exc
+            raise _field_error(exc, info.context) from exc
         if isawaitable(result):
-            return translated(result)
+            return translated(result, info.context)
         return result
 
 
-async def translated(result: Awaitable[Any]) -> Any:
+async def translated(result: Awaitable[Any], context: Any = None) -> Any:
     """Await `result`, turning an understood exception into a coded GraphQL error."""
     try:
         return await result
     except _CODED as exc:
-        raise to_graphql_error(exc) from exc
+        raise _field_error(exc, context) from exc
+
+
+def _field_error(exc: Exception, context: Any) -> GraphQLError:
+    if isinstance(exc, UnauthorizedError):
+        _unauthenticated_caller(context)
+    return to_graphql_error(exc)
+
+
+def _unauthenticated_caller(context: Any) -> None:
+    """In pass-through mode an upstream 401 judges the caller's own key: answer HTTP 401, as for any bad
+    credential. With the gateway's own key (no `principal.api_key`) the caller is not at fault: stay 200."""
+    principal, response = getattr(context, "principal", None), getattr(context, "response", None)
+    if getattr(principal, "api_key", None) and response is not None:
+        response.status_code = 401
+        response.headers["www-authenticate"] = "Bearer"

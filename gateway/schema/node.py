@@ -66,7 +66,7 @@ class NodeQueries:
     def nodes(self, info: GatewayInfo, ids: list[strawberry.ID]) -> list[Node | None]:
         # One awaitable per item: graphql-core resolves them concurrently and turns a failure into null at
         # that index plus an error at its path, so one unknown id does not hide the others.
-        items: list[Any] = [translated(fetch_node(info, global_id)) for global_id in ids]
+        items: list[Any] = [translated(fetch_node(info, global_id), info.context) for global_id in ids]
         return items
 
 

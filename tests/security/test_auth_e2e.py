@@ -95,3 +95,24 @@ def test_jwt_signed_with_none_alg_is_refused(gateway: Gateway) -> None:
         {"exp": int(time.time()) + 60, "aud": AUDIENCE, "scope": "admin"}, None, algorithm="none"
     )
     assert gateway.post(PORTFOLIOS, token=unsigned).status_code == 401
+
+
+def test_pass_through_key_refused_upstream_is_http_401(secure: SecureSetup) -> None:
+    from sandbox.app import create_app as create_sandbox_app
+    from sandbox.config import SandboxConfig
+
+    good = "sk_test_passthrough_good"
+    strict = create_sandbox_app(SandboxConfig(api_keys=[good], fulfilment_delay=0))
+    with serve(strict) as upstream:
+        settings = Settings(upstream_url=f"{upstream}/v1")  # pass-through: the upstream judges each key
+        with serve(create_app(settings)) as url, httpx.Client(base_url=url) as http:
+            bad = http.post(
+                "/graphql", json={"query": PORTFOLIOS}, headers={"authorization": "Bearer sk_bad"}
+            )
+            ok = http.post(
+                "/graphql", json={"query": PORTFOLIOS}, headers={"authorization": f"Bearer {good}"}
+            )
+    assert bad.status_code == 401 and bad.headers["www-authenticate"] == "Bearer"
+    assert [e["extensions"]["code"] for e in bad.json()["errors"]] == ["UNAUTHENTICATED"]
+    assert "sk_bad" not in bad.text
+    assert ok.status_code == 200 and ok.json()["data"]["portfolios"]

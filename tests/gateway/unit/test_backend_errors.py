@@ -9,7 +9,8 @@ from gateway.backend import errors as e
 
 P = "https://api.cnaught.com/v1/errors/"
 
-# (problem type slug, status) -> (class, GraphQL code, gateway HTTP status): the README's table.
+# (problem type slug, status) -> (class, GraphQL code, class http_status); the README's tables are checked
+# against gateway/error_codes.py in test_error_codes.py.
 BY_TYPE = [
     ("invalid-parameters", 400, e.InvalidParametersError, "BAD_USER_INPUT", 400),
     ("invalid-pagination", 400, e.InvalidPaginationError, "BAD_USER_INPUT", 400),

@@ -190,7 +190,7 @@ async def test_a_bound_principal_stays_in_its_subaccount(
         )
     assert {n["upstreamId"] for n in own.data["orders"]["nodes"]} == {"o1", "o3", "o5"}
     assert upstream.requests[0].headers["x-subaccount-id"] == "s1"
-    assert other.errors[0].extensions["code"] == "FORBIDDEN"
+    assert other.errors[0].extensions["code"] == "NOT_FOUND"  # like a missing subaccount: no existence leak
     assert len(upstream.requests) == 1  # the refused call never went upstream
 
 
