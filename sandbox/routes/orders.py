@@ -50,15 +50,22 @@ def _priced(svc: Services, caller: Caller, body: OrderBody) -> NewOrder:
     if (body.amount_kg is None) == (body.total_price_usd_cents is None):
         raise invalid_parameters({"amount_kg": [BOTH_AMOUNTS], "total_price_usd_cents": [BOTH_AMOUNTS]})
     portfolio_id = resolve_portfolio(svc.catalogue, caller, body.portfolio_id)
-    per_kg = svc.catalogue.price_per_kg(portfolio_id, "api")
     amount_kg = body.amount_kg
     if amount_kg is None:
+        per_kg = svc.catalogue.price_per_kg(portfolio_id, "api")
         amount_kg = emissions.kg_for_budget(body.total_price_usd_cents or 0, per_kg)
         if amount_kg <= 0:
             raise invalid_parameters({"total_price_usd_cents": ["The total price does not buy a whole kg."]})
+    return _new_order(svc, body, portfolio_id, amount_kg)
+
+
+def _new_order(
+    svc: Services, body: OrderBody | RideOrderBody, portfolio_id: str, amount_kg: float
+) -> NewOrder:
+    """An order of `amount_kg` from `portfolio_id` at its API price, with the body's common fields."""
     return NewOrder(
         amount_kg=amount_kg,
-        price_usd_cents=emissions.price_cents(amount_kg, per_kg),
+        price_usd_cents=emissions.price_cents(amount_kg, svc.catalogue.price_per_kg(portfolio_id, "api")),
         portfolio_id=portfolio_id,
         description=body.description,
         metadata=body.metadata,
@@ -80,16 +87,7 @@ async def create_ride_order(request: Request) -> Response:
     async def place(raw: bytes) -> Response:
         body = parse(RideOrderBody, raw)
         portfolio_id = resolve_portfolio(svc.catalogue, caller, body.portfolio_id)
-        amount_kg = emissions.ride_kg(body.distance_km)
-        new = NewOrder(
-            amount_kg=amount_kg,
-            price_usd_cents=emissions.price_cents(amount_kg, svc.catalogue.price_per_kg(portfolio_id, "api")),
-            portfolio_id=portfolio_id,
-            description=body.description,
-            metadata=body.metadata,
-            callback_url=body.notification_config.url if body.notification_config else None,
-        )
-        return _place(svc, caller, new)
+        return _place(svc, caller, _new_order(svc, body, portfolio_id, emissions.ride_kg(body.distance_km)))
 
     return await svc.idempotency.run(request, caller.account_id, place)
 

@@ -49,47 +49,25 @@ def quote_endpoint(model: type[BaseModel], estimate: Estimator) -> Callable[[Req
     return quote
 
 
+# Path suffix under /v1/quotes -> (body model, kg estimate).
+_QUOTES: dict[str, tuple[type[BaseModel], Estimator]] = {
+    "": (MassQuoteBody, lambda b: b.amount_kg),
+    "/air-freight": (FreightQuoteBody, lambda b: emissions.air_freight_kg(b.freight_mass_kg, b.distance_km)),
+    "/flight": (DistanceQuoteBody, lambda b: emissions.flight_kg(b.distance_km)),
+    "/ground-freight": (
+        FreightQuoteBody,
+        lambda b: emissions.ground_freight_kg(b.freight_mass_kg, b.distance_km),
+    ),
+    "/ground-transport": (
+        GroundTransportQuoteBody,
+        lambda b: emissions.ground_transport_kg(b.distance_km, b.vehicle_type),
+    ),
+    "/office-space": (OfficeSpaceQuoteBody, lambda b: emissions.office_space_kg(b.square_footage)),
+    "/train": (DistanceQuoteBody, lambda b: emissions.train_kg(b.distance_km)),
+    "/ride": (DistanceQuoteBody, lambda b: emissions.ride_kg(b.distance_km)),
+}
+
 ROUTES = [
-    Route("/v1/quotes", quote_endpoint(MassQuoteBody, lambda b: b.amount_kg), methods=["POST"]),
-    Route(
-        "/v1/quotes/air-freight",
-        quote_endpoint(
-            FreightQuoteBody, lambda b: emissions.air_freight_kg(b.freight_mass_kg, b.distance_km)
-        ),
-        methods=["POST"],
-    ),
-    Route(
-        "/v1/quotes/flight",
-        quote_endpoint(DistanceQuoteBody, lambda b: emissions.flight_kg(b.distance_km)),
-        methods=["POST"],
-    ),
-    Route(
-        "/v1/quotes/ground-freight",
-        quote_endpoint(
-            FreightQuoteBody, lambda b: emissions.ground_freight_kg(b.freight_mass_kg, b.distance_km)
-        ),
-        methods=["POST"],
-    ),
-    Route(
-        "/v1/quotes/ground-transport",
-        quote_endpoint(
-            GroundTransportQuoteBody, lambda b: emissions.ground_transport_kg(b.distance_km, b.vehicle_type)
-        ),
-        methods=["POST"],
-    ),
-    Route(
-        "/v1/quotes/office-space",
-        quote_endpoint(OfficeSpaceQuoteBody, lambda b: emissions.office_space_kg(b.square_footage)),
-        methods=["POST"],
-    ),
-    Route(
-        "/v1/quotes/train",
-        quote_endpoint(DistanceQuoteBody, lambda b: emissions.train_kg(b.distance_km)),
-        methods=["POST"],
-    ),
-    Route(
-        "/v1/quotes/ride",
-        quote_endpoint(DistanceQuoteBody, lambda b: emissions.ride_kg(b.distance_km)),
-        methods=["POST"],
-    ),
+    Route(f"/v1/quotes{suffix}", quote_endpoint(model, estimate), methods=["POST"])
+    for suffix, (model, estimate) in _QUOTES.items()
 ]
