@@ -77,8 +77,8 @@ class Settings(BaseSettings):
     )
     introspection: bool | None = Field(
         default=None,
-        description="Answer schema introspection queries (field suggestions go with it). Unset: on with the "
-        "embedded sandbox, off otherwise.",
+        description="Answer schema introspection queries (field suggestions go with it). Unset: on when "
+        "GraphiQL is on (it reads the schema by introspection): with the embedded sandbox, off otherwise.",
     )
     log_level: LogLevel = Field(default="info", description="Log level of the gateway and uvicorn.")
     metrics: bool = Field(
@@ -162,8 +162,12 @@ class Settings(BaseSettings):
 
     @property
     def introspection_enabled(self) -> bool:
-        """Whether introspection is answered: the explicit setting, else on only for the embedded sandbox."""
-        return self.embedded_sandbox if self.introspection is None else self.introspection
+        """Whether introspection is answered: the explicit setting, else whether GraphiQL is served.
+
+        A team that switches GraphiQL on wants a working GraphiQL, which loads the schema by introspection;
+        `GATEWAY_INTROSPECTION=false` still wins for those who want the page without it.
+        """
+        return self.graphiql_enabled if self.introspection is None else self.introspection
 
     @property
     def graphiql_enabled(self) -> bool:

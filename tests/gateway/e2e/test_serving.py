@@ -360,6 +360,12 @@ def test_introspection_can_be_switched_off(start_gateway: StartGateway) -> None:
     assert "data" not in closed.body
 
 
+def test_graphiql_switched_on_brings_the_introspection_it_needs(start_gateway: StartGateway) -> None:
+    gateway = start_gateway(graphiql=True)  # outside the sandbox, GATEWAY_INTROSPECTION unset
+    result = gateway.gql("{ __schema { queryType { name } } }", headers=GR_JSON)
+    assert result.status == 200 and result.data == {"__schema": {"queryType": {"name": "Query"}}}
+
+
 def test_sandbox_fixture_client_sees_what_the_gateway_did(
     gateway: GatewayServer, sandbox: SandboxServer
 ) -> None:

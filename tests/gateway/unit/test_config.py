@@ -90,3 +90,19 @@ def test_every_variable_is_in_the_readme_configuration_table() -> None:
     readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
     missing = [name for name in Settings.model_fields if f"`GATEWAY_{name.upper()}`" not in readme]
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "graphiql", "introspection"),
+    [
+        ({}, False, False),
+        ({"graphiql": True}, True, True),  # GraphiQL loads the schema by introspection
+        ({"graphiql": True, "introspection": False}, True, False),  # an explicit choice wins
+        ({"introspection": True}, False, True),
+    ],
+)
+def test_introspection_follows_graphiql_unless_set(
+    fields: dict[str, bool], graphiql: bool, introspection: bool
+) -> None:
+    settings = Settings(upstream_url="https://api.example/v1", upstream_api_key="sk_live_x", **fields)
+    assert (settings.graphiql_enabled, settings.introspection_enabled) == (graphiql, introspection)
