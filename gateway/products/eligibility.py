@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from gateway.backend.errors import NotFoundError
 from gateway.backend.models import Order, OrderState
-from gateway.products.validation import FieldProblem
+from gateway.products.validation import FieldProblem, check_count
 
 __all__ = ["MAX_ORDERS", "check_order_ids", "eligible_orders"]
 
@@ -22,12 +22,11 @@ MAX_ORDERS = 100
 
 def check_order_ids(order_ids: Sequence[str]) -> list[FieldProblem]:
     """Problems with the list itself: empty, too long, or naming an order twice."""
-    if not order_ids:
-        return [FieldProblem(("input", "orderIds"), "INVALID_INPUT", "give at least one order id")]
-    if len(order_ids) > MAX_ORDERS:
-        return [
-            FieldProblem(("input", "orderIds"), "INVALID_INPUT", f"at most {MAX_ORDERS} orders per batch")
-        ]
+    too_few_or_many = check_count(
+        order_ids, ("input", "orderIds"), MAX_ORDERS, "give at least one order id", "orders per batch"
+    )
+    if too_few_or_many:
+        return too_few_or_many
     seen: set[str] = set()
     problems = []
     for index, order_id in enumerate(order_ids):

@@ -10,14 +10,22 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Sequence, Sized
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
 from gateway.products.models import BatchRecord, ProjectRecord
 
-__all__ = ["MAX_BATCHES", "FieldProblem", "camel", "check_batches", "check_product_id", "wire_path_to_input"]
+__all__ = [
+    "MAX_BATCHES",
+    "FieldProblem",
+    "camel",
+    "check_batches",
+    "check_count",
+    "check_product_id",
+    "wire_path_to_input",
+]
 
 MAX_BATCHES = 100
 MAX_PROJECTS = 200
@@ -43,6 +51,17 @@ def camel(name: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
+def check_count(
+    items: Sized, path: tuple[str, ...], maximum: int, empty: str, per: str
+) -> list[FieldProblem]:
+    """An input list that is empty (message `empty`) or longer than `maximum` ("at most N `per`")."""
+    if not items:
+        return [FieldProblem(path, "INVALID_INPUT", empty)]
+    if len(items) > maximum:
+        return [FieldProblem(path, "INVALID_INPUT", f"at most {maximum} {per}")]
+    return []
+
+
 def check_product_id(product_id: str) -> list[FieldProblem]:
     """Problems with a product id (non-empty, at most 128 characters)."""
     if 0 < len(product_id.strip()) <= 128:
@@ -52,12 +71,11 @@ def check_product_id(product_id: str) -> list[FieldProblem]:
 
 def check_batches(batches: Sequence[BatchRecord]) -> list[FieldProblem]:
     """Every problem with `batches`, each with its path under `input.batches`."""
-    if not batches:
-        return [FieldProblem(("input", "batches"), "INVALID_INPUT", "give at least one batch")]
-    if len(batches) > MAX_BATCHES:
-        return [
-            FieldProblem(("input", "batches"), "INVALID_INPUT", f"at most {MAX_BATCHES} batches per call")
-        ]
+    too_few_or_many = check_count(
+        batches, ("input", "batches"), MAX_BATCHES, "give at least one batch", "batches per call"
+    )
+    if too_few_or_many:
+        return too_few_or_many
     problems: list[FieldProblem] = []
     for index, batch in enumerate(batches):
         problems.extend(_check_batch(batch, ("input", "batches", str(index))))
