@@ -59,6 +59,21 @@ def test_cost_of_the_n_plus_one_query(gateway: Gateway, secure: SecureSetup, adm
     }
 
 
+def test_default_limits_refuse_a_fan_out_of_connections(
+    gateway: Gateway, secure: SecureSetup, admin: str
+) -> None:
+    # 100 subaccounts x (their orders list + 100 x each order's subaccount): 1 + 100 x (1 + 100 x 1).
+    fan_out = (
+        "{ subaccounts(first: 100) { edges { node { orders(first: 100) { edges { node { "
+        "subaccount { name } } } } } } } }"
+    )
+    secure.request_log.clear()
+    response = gateway.post(fan_out, token=admin)
+    assert codes(response) == ["MAX_COST_EXCEEDED"]
+    assert response.json()["extensions"]["cost"] == {"requested": 10101, "actual": 0, "maximum": 2000}
+    assert len(secure.request_log.entries) == 0
+
+
 def test_cost_is_reported_on_errors_too(gateway: Gateway, admin: str) -> None:
     response = gateway.post("{ orders(first: 101) { edges { cursor } } }", token=admin)
     assert codes(response) == ["PAGE_SIZE_EXCEEDED"]
