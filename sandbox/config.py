@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class SandboxConfig(BaseSettings):
@@ -13,6 +15,7 @@ class SandboxConfig(BaseSettings):
 
     - ``api_keys``: accepted Bearer keys, each its own account; empty = any non-empty key is accepted and
       gets its own isolated account (as the former official sandbox gave every user their own).
+      ``SANDBOX_API_KEYS`` takes them comma-separated (``k1,k2``) or as a JSON list.
     - ``db``: SQLite file that keeps state across restarts; ``None`` = in memory.
     - ``fulfilment_delay``: seconds an order stays ``placed`` before it is matched to credits (0 = right
       after the response).
@@ -29,7 +32,7 @@ class SandboxConfig(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SANDBOX_", extra="ignore")
 
-    api_keys: list[str] = Field(default_factory=list)
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     db: Path | None = None
     fulfilment_delay: float = Field(default=3.0, ge=0)
     enable_admin: bool = False
@@ -41,3 +44,14 @@ class SandboxConfig(BaseSettings):
     product_client_id: str | None = None
     product_client_secret: SecretStr | None = None
     product_token_lifetime: float = Field(default=3600.0, gt=0)
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        # Environment values arrive as one string; a JSON list is accepted too, for pydantic-settings' habit.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [key.strip() for key in text.split(",") if key.strip()]
+        return value

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from sandbox.cli import build_parser, config_from_args
 from tests.servers import free_port
@@ -52,3 +53,16 @@ def test_python_m_sandbox_serves(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(10)
+
+
+@pytest.mark.parametrize(
+    ("value", "keys"),
+    [("k1", ["k1"]), ("k1,k2", ["k1", "k2"]), (" k1 , k2 ,", ["k1", "k2"]), ('["k1","k2"]', ["k1", "k2"])],
+)
+def test_sandbox_api_keys_env_is_comma_separated_or_json(
+    monkeypatch: pytest.MonkeyPatch, value: str, keys: list[str]
+) -> None:
+    # A plain `SANDBOX_API_KEYS=k1` used to stop the sandbox with a settings error (it wanted JSON).
+    monkeypatch.setenv("SANDBOX_API_KEYS", value)
+    assert config_from_args(build_parser().parse_args([])).api_keys == keys
+    assert config_from_args(build_parser().parse_args(["--api-key", "flag"])).api_keys == ["flag"]
