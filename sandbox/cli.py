@@ -7,6 +7,8 @@ import logging
 from pathlib import Path
 
 import uvicorn
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
@@ -57,10 +59,21 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     return SandboxConfig(**overrides)  # type: ignore[arg-type]
 
 
+def _config_problem(error: ValidationError | SettingsError) -> str:
+    """A bad flag or ``SANDBOX_*`` value as one line per field, without pydantic's traceback."""
+    if isinstance(error, SettingsError):
+        return str(error)
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors(include_url=False))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse `argv`, then serve until interrupted; returns the exit status."""
-    args = build_parser().parse_args(argv)
-    config = config_from_args(args)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except (ValidationError, SettingsError) as error:
+        parser.error(_config_problem(error))  # exits 2 with usage, like any other bad flag
     logging.basicConfig(level=logging.INFO)
     logger.info(
         "offsets sandbox at http://%s:%d/v1 (state: %s; no real credits are bought)",

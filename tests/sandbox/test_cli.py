@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sandbox.cli import build_parser, config_from_args
+from sandbox.cli import build_parser, config_from_args, main
 from tests.servers import free_port
 
 
@@ -66,3 +66,25 @@ def test_sandbox_api_keys_env_is_comma_separated_or_json(
     monkeypatch.setenv("SANDBOX_API_KEYS", value)
     assert config_from_args(build_parser().parse_args([])).api_keys == keys
     assert config_from_args(build_parser().parse_args(["--api-key", "flag"])).api_keys == ["flag"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "field"),
+    [
+        (["--fulfilment-delay", "-1"], {}, "fulfilment_delay"),
+        ([], {"SANDBOX_ENABLE_ADMIN": "maybe"}, "enable_admin"),
+    ],
+)
+def test_bad_settings_are_a_usage_error_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    env: dict[str, str],
+    field: str,
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and field in err and "Traceback" not in err and "pydantic.dev" not in err
