@@ -6,6 +6,8 @@ Cost model:
   allocations) cost 0, like scalars and enums - they need no further upstream call;
 * Relay plumbing (``...Connection``, ``...Edge``, ``PageInfo``) costs 0 itself, but a connection field costs 1
   for its list call and multiplies everything selected below it by its page size (``first``/``last``);
+* a list field taking a list argument (`nodes(ids:)`) costs 1 plus its selections per item (one object,
+  so up to one upstream call, per id), and takes at most `max_page_size` items like a connection;
 * other list fields multiply the cost of their selections by `default_list_size` (the static estimate);
 * fragments on different types are all added (an upper bound).
 
@@ -36,7 +38,7 @@ from graphql import (
     is_non_null_type,
 )
 from graphql.execution.values import VariableValues, get_argument_values
-from graphql.type.definition import GraphQLOutputType
+from graphql.type.definition import GraphQLInputType, GraphQLOutputType
 
 from gateway.operation_limits.errors import LimitExceededError
 
@@ -67,7 +69,12 @@ def is_connection(field: GraphQLField) -> bool:
     return all(name in field.args for name in PAGE_ARGUMENTS)
 
 
-def _unwrap_list(type_: GraphQLOutputType) -> bool:
+def takes_a_list(field: GraphQLField) -> bool:
+    """A list field fetching one object per item of a list argument (`nodes(ids:)`)."""
+    return _unwrap_list(field.type) and any(_unwrap_list(argument.type) for argument in field.args.values())
+
+
+def _unwrap_list(type_: GraphQLInputType | GraphQLOutputType) -> bool:
     inner = type_.of_type if is_non_null_type(type_) else type_
     return is_list_type(inner)
 
@@ -111,6 +118,9 @@ class _Walk:
         children = self.selections(named, node.selection_set, None)
         if is_connection(definition):
             return 1 + self._page_size(node, definition) * children
+        if takes_a_list(definition):
+            # `nodes(ids:)`: one object, so up to one upstream call, per id - not one call for the list.
+            return self._list_size(node, definition) * (1 + children)
         if _unwrap_list(definition.type):
             # Edges and nodes of a connection are already sized by the connection's page size.
             inside_connection = is_structural(parent) and parent.name.endswith("Connection")
@@ -129,6 +139,8 @@ class _Walk:
             return 0
         items = value if isinstance(value, list) else [value]
         children = sum(self.selections(named, node.selection_set, item) for item in items if item is not None)
+        if takes_a_list(definition):
+            return len(items) + children
         return (1 if is_connection(definition) else _own_cost(parent, named, definition)) + children
 
     def _page_size(self, node: FieldNode, definition: GraphQLField) -> int:
@@ -142,6 +154,14 @@ class _Walk:
             message = f"`{name}` asks for {size} items; `first`/`last` must be 0..{self.model.max_page_size}"
             raise LimitExceededError("PAGE_SIZE_EXCEEDED", message, node)
         return int(size)
+
+    def _list_size(self, node: FieldNode, definition: GraphQLField) -> int:
+        arguments = get_argument_values(definition, node, self.variables)
+        size = max((len(value) for value in arguments.values() if isinstance(value, list)), default=0)
+        if size > self.model.max_page_size:
+            message = f"`{node.name.value}` asks for {size} items; at most {self.model.max_page_size}"
+            raise LimitExceededError("PAGE_SIZE_EXCEEDED", message, node)
+        return size
 
     def _fields(
         self, parent: GraphQLNamedType, selection_set: SelectionSetNode | None

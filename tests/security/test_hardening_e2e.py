@@ -13,6 +13,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 from websockets.typing import Subprotocol
 
+from gateway.ids import to_global_id
 from tests.security.conftest import Gateway, SecureSetup
 
 FLAGSHIP = (
@@ -71,6 +72,21 @@ def test_default_limits_refuse_a_fan_out_of_connections(
     response = gateway.post(fan_out, token=admin)
     assert codes(response) == ["MAX_COST_EXCEEDED"]
     assert response.json()["extensions"]["cost"] == {"requested": 10101, "actual": 0, "maximum": 2000}
+    assert len(secure.request_log.entries) == 0
+
+
+def test_nodes_cost_one_per_id_and_take_at_most_a_page(
+    gateway: Gateway, secure: SecureSetup, admin: str
+) -> None:
+    # Each id is its own upstream call, so 5000 ids in variables must not cost 1 (they did).
+    query = "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Order { subaccount { name } } } }"
+    ids = [to_global_id("Order", f"ord_missing_{n}") for n in range(3)]
+    response = gateway.post(query, {"ids": ids}, token=admin)
+    assert response.json()["extensions"]["cost"]["requested"] == 3 * (1 + 1)
+    assert response.json()["extensions"]["cost"]["actual"] == 3  # three lookups, nothing found
+    secure.request_log.clear()
+    refused = gateway.post(query, {"ids": ids * 34}, token=admin)  # 102 ids
+    assert codes(refused) == ["PAGE_SIZE_EXCEEDED"]
     assert len(secure.request_log.entries) == 0
 
 
