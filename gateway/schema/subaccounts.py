@@ -219,6 +219,9 @@ class DeleteSubaccountPayload(MutationPayload):
         return None if upstream_id is None else strawberry.ID(to_global_id("Subaccount", upstream_id))
 
 
+_LOGO_FIELDS = {"content-type": "file", "content_type": "file", "file": "file", "logo": "file"}
+
+
 async def _set_logo(info: GatewayInfo, input: SetSubaccountLogoInput) -> models.Subaccount:
     client, opts = info.context.client, info.context.call_options()
     subaccount_id = upstream_id_of(input.id, "Subaccount")
@@ -312,7 +315,8 @@ class SubaccountMutations:
         async def call() -> models.Subaccount:
             return _primed(info, await _set_logo(info, input))
 
-        return SetSubaccountLogoPayload.from_outcome(await attempt(call))
+        # The upstream names the uploaded file's problems after its part's header, e.g. `content-type`.
+        return SetSubaccountLogoPayload.from_outcome(await attempt(call, _LOGO_FIELDS))
 
     @strawberry.mutation(description="Remove a subaccount's logo.")
     async def remove_subaccount_logo(

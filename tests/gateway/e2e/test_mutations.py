@@ -221,6 +221,20 @@ def test_set_logo_from_a_multipart_upload(gateway: GatewayServer, sandbox: Sandb
     assert upload.body == PNG and upload.headers["content-type"] == "image/png"
 
 
+def test_an_upload_of_the_wrong_type_is_an_error_at_input_file(gateway: GatewayServer) -> None:
+    sub = create_subaccount(gateway, "Text logo")
+    operations = {"query": LOGO, "variables": {"input": {"id": sub["id"], "file": None}}}
+    response = gateway.http.post(
+        "/graphql",
+        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.input.file"]})},
+        files={"0": ("logo.txt", b"hello", "text/plain")},
+        headers={"apollo-require-preflight": "true"},
+    )
+    payload = response.json()["data"]["setSubaccountLogo"]
+    assert payload["subaccount"] is None
+    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [("INVALID_INPUT", ["input", "file"])]
+
+
 def test_set_logo_needs_exactly_one_source(gateway: GatewayServer) -> None:
     sub = create_subaccount(gateway, "Neither")
     payload = ok(gateway.gql(LOGO, {"input": {"id": sub["id"]}}))["setSubaccountLogo"]
