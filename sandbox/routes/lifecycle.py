@@ -3,10 +3,14 @@
 - ``POST /_sandbox/orders/{id}/fulfil`` -> 200 order: fulfil a placed order now (a fulfilled one is
   returned as is; a cancelled one is 403; 409 when the inventory cannot cover it).
 - ``POST /_sandbox/checkout/sessions/{id}/complete`` -> 200 session: play the buyer paying; creates the
-  session's order (its id is in the ``X-Sandbox-Order-Id`` header), which is then fulfilled as usual.
+  session's order (its id is in the ``X-Sandbox-Order-Id`` header), which is then fulfilled as usual;
+  ``X-Sandbox-Success-Url`` is the ``success_url`` the buyer would be redirected to, with
+  ``{CHECKOUT_SESSION_ID}`` substituted.
 """
 
 from __future__ import annotations
+
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,6 +20,8 @@ from sandbox.accounts import SUBACCOUNTS, Caller
 from sandbox.checkout import CheckoutSessions
 from sandbox.responses import json_response
 from sandbox.services import services
+
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 
 
 async def fulfil_order(request: Request) -> Response:
@@ -37,7 +43,11 @@ async def complete_session(request: Request) -> Response:
     subaccount = svc.store.get(SUBACCOUNTS, subaccount_id) if subaccount_id else None
     order = svc.orders.create(Caller(account, subaccount), new)
     svc.fulfiller.schedule(order["order"]["id"])
-    return json_response(doc["session"], headers={"X-Sandbox-Order-Id": order["order"]["id"]})
+    # Where CNaught's hosted page would send the buyer: the template filled in, as on a real redirect.
+    redirect = doc["session"]["success_url"].replace("{CHECKOUT_SESSION_ID}", doc["session"]["id"])
+    redirect = quote(redirect, safe=_URL_SAFE)  # a header is ASCII: percent-encode anything else
+    headers = {"X-Sandbox-Order-Id": order["order"]["id"], "X-Sandbox-Success-Url": redirect}
+    return json_response(doc["session"], headers=headers)
 
 
 ROUTES = [

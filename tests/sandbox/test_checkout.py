@@ -81,6 +81,10 @@ async def test_complete_creates_the_order(client: httpx.AsyncClient) -> None:
     assert response.status_code == 200
     completed = response.json()
     assert completed["state"] == "complete" and completed["completed_on"] is not None
+    assert (
+        response.headers["x-sandbox-success-url"]
+        == f"https://shop.example.com/thanks?session={session['id']}"
+    )
     order = (await client.get(f"/v1/orders/{response.headers['x-sandbox-order-id']}")).json()
     assert order["checkout_session_id"] == session["id"]
     assert (order["amount_kg"], order["price_usd_cents"], order["state"]) == (25, 50, "placed")
@@ -89,6 +93,15 @@ async def test_complete_creates_the_order(client: httpx.AsyncClient) -> None:
     again = await client.post(f"/_sandbox/checkout/sessions/{session['id']}/complete")
     assert_problem(again, 403, "forbidden")
     assert len((await client.get("/v1/orders")).json()["data"]) == 1
+
+
+async def test_success_url_with_non_ascii_is_percent_encoded_in_the_header(client: httpx.AsyncClient) -> None:
+    session = await _create(client, success_url="https://shop.example.com/danke/ü?s={CHECKOUT_SESSION_ID}")
+    response = await client.post(f"/_sandbox/checkout/sessions/{session['id']}/complete")
+    assert response.status_code == 200
+    assert response.headers["x-sandbox-success-url"] == (
+        f"https://shop.example.com/danke/%C3%BC?s={session['id']}"
+    )
 
 
 async def test_sessions_expire_after_24_hours(app: Starlette, client: httpx.AsyncClient) -> None:
