@@ -21,6 +21,7 @@ In-process: ``app.state.faults.set([...])`` / ``.add(...)`` / ``.clear()``; over
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import re
 import threading
@@ -43,6 +44,7 @@ _ROUTE_RE = re.compile(r"^([A-Z]+) (/\S*)$")
 _PARAM_RE = re.compile(r"\{[^}/]+\}")
 _EXEMPT_PREFIX = "/_sandbox/"
 INVALID_PARAMETERS = "https://api.cnaught.com/v1/errors/invalid-parameters"
+_DISCONNECT_WAIT = 5.0  # seconds; connection_lost normally runs on the very next event-loop turn
 
 
 class FaultRule(BaseModel):
@@ -191,24 +193,49 @@ async def _send_fault_status(rule: FaultRule, send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def _drop_connection(scope: Scope, receive: Receive) -> None:
-    """Close the client's TCP connection without a response.
+class _BodyTrackingReceive:
+    """`receive`, remembering whether the request has been read to its end (by the endpoint or by us)."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self.complete = False
+
+    async def __call__(self) -> Message:
+        message = await self._receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            self.complete = True
+        return message
+
+    async def drain(self) -> None:
+        """Read whatever is left of the request body."""
+        while not self.complete:
+            await self()
+
+
+async def _drop_connection(scope: Scope, receive: _BodyTrackingReceive) -> None:
+    """Close the client's TCP connection without a response, once the whole request has arrived.
 
     uvicorn answers 500 to an app that fails before responding, so the only way to show the client a real
     dropped connection is to close uvicorn's transport (its request cycle, the owner of `receive`, holds it).
-    In-process (httpx.ASGITransport, TestClient) there is no socket: raise the error httpx would raise.
+    The body is read first: a socket closed with request bytes still unread (or arriving late, e.g. the
+    client's second write on a loaded machine) makes the kernel answer with a reset, and the client would see
+    "connection reset" instead of "server disconnected", at random. Reading it also lets the request log
+    record what the client sent. In-process (httpx.ASGITransport, TestClient) there is no socket: raise the
+    error httpx would raise.
     """
     raw_receive = scope.get(RAW_RECEIVE_KEY, receive)
     cycle = getattr(raw_receive, "__self__", None)
     transport = getattr(cycle, "transport", None)
     if transport is None:
         raise httpx.RemoteProtocolError("Server disconnected without sending a response (sandbox fault).")
+    await receive.drain()
     transport.close()
-    # Let connection_lost run so uvicorn knows the client is gone and does not try to answer 500.
-    for _ in range(20):
-        if getattr(cycle, "disconnected", True):
-            return
-        await asyncio.sleep(0)
+    # Wait for connection_lost (uvicorn then reports a disconnect), so uvicorn knows the client is gone and
+    # does not try to answer 500; bounded in case the server never reports it.
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(_DISCONNECT_WAIT):
+            while (await raw_receive())["type"] != "http.disconnect":
+                pass
 
 
 class FaultMiddleware:
@@ -230,9 +257,9 @@ class FaultMiddleware:
         scope[FAULT_KEY] = rule.describe()
         if rule.latency_ms:
             await asyncio.sleep(rule.latency_ms / 1000)
-        await self._apply(rule, scope, receive, send)
+        await self._apply(rule, scope, _BodyTrackingReceive(receive), send)
 
-    async def _apply(self, rule: FaultRule, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _apply(self, rule: FaultRule, scope: Scope, receive: _BodyTrackingReceive, send: Send) -> None:
         if rule.fail_after_processing:
             await self._run_discarding_response(scope, receive)
         if rule.drop_connection:

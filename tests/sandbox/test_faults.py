@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import select
+import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -102,6 +104,33 @@ def test_dropped_connection_is_a_transport_error_for_the_client(tiny: Tiny) -> N
     assert tiny.created == [{"amount_kg": 3}]
     dropped = tiny.log.entries[0]
     assert (dropped.route, dropped.status, dropped.fault) == ("POST /v1/orders", None, "drop_connection")
+
+
+def _wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+def test_a_dropped_connection_is_closed_cleanly_even_when_the_body_comes_late(tiny: Tiny) -> None:
+    # Closing the socket while request bytes are unread or still on their way makes the kernel answer with
+    # a reset: the client then saw "connection reset" instead of "server disconnected", at random under load.
+    # The sandbox must wait for the whole request, then close (FIN), and log the body it was sent.
+    tiny.faults.set([{"route": "POST /v1/orders", "drop_connection": True, "times": 1}])
+    body = b'{"amount_kg": 2}'
+    head = b"POST /v1/orders HTTP/1.1\r\nhost: tiny\r\ncontent-type: application/json\r\n"
+    url = httpx.URL(tiny.url)
+    with socket.create_connection((url.host, url.port or 80), timeout=10) as sock:
+        sock.sendall(head + b"content-length: %d\r\n\r\n" % len(body))
+        _wait_until(lambda: tiny.faults.snapshot()[0]["hits"] == 1)  # the server has picked the fault
+        readable, _, _ = select.select([sock], [], [], 0.2)
+        assert readable == []  # not closed yet: the body it was promised has not arrived
+        sock.sendall(body)
+        assert sock.recv(1) == b""  # an orderly close without a response (a reset would raise here)
+    _wait_until(lambda: len(tiny.log.entries) == 1)
+    dropped = tiny.log.entries[0]
+    assert (dropped.status, dropped.fault, dropped.body) == (None, "drop_connection", body)
 
 
 def test_fail_after_processing_creates_the_order_but_answers_502(tiny: Tiny) -> None:
