@@ -16,7 +16,14 @@ _CURSOR_PREFIX = "cursor:"
 
 
 class InvalidIdError(ValueError):
-    """An id or cursor that cannot be decoded, or names another type than the one expected."""
+    """An id or cursor that cannot be decoded, or names another type than the one expected.
+
+    field: the GraphQL input path of the id, when the caller knows it (mutation inputs).
+    """
+
+    def __init__(self, message: str, field: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def _b64encode(text: str) -> str:
@@ -60,7 +67,7 @@ def resolve_id(value: str, expected_type: str, known_types: frozenset[str]) -> s
     if type_name == expected_type:
         return upstream_id
     if type_name in known_types:
-        raise InvalidIdError(f"the id names a {type_name}, expected a {expected_type}")
+        raise InvalidIdError(f"the id names {_a(type_name)}, expected {_a(expected_type)}")
     return value
 
 
@@ -75,3 +82,7 @@ def decode_cursor(cursor: str) -> str:
     if decoded is None or not decoded.startswith(_CURSOR_PREFIX) or len(decoded) == len(_CURSOR_PREFIX):
         raise InvalidIdError(f"{cursor!r} is not a valid cursor")
     return decoded[len(_CURSOR_PREFIX) :]
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[:1] in "AEIOU" else f"a {noun}"

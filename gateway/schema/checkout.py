@@ -120,11 +120,13 @@ class CheckoutMutations:
                 amount_kg=input.amount_kg,
                 success_url=input.success_url,
                 cancel_url=input.cancel_url,
-                portfolio_id=optional_upstream_id(input.portfolio_id, "Portfolio"),
+                portfolio_id=optional_upstream_id(input.portfolio_id, "Portfolio", "input", "portfolioId"),
                 description=input.description,
                 notification_url=input.callback_url,
             )
-            opts = context.call_options(subaccount_id=optional_upstream_id(input.subaccount_id, "Subaccount"))
+            opts = context.call_options(
+                subaccount_id=optional_upstream_id(input.subaccount_id, "Subaccount", "input", "subaccountId")
+            )
             session = await context.client.create_checkout_session(params, opts=opts)
             context.loaders.checkout_sessions.prime(session.id, session)
             return session

@@ -142,7 +142,7 @@ def user_errors_from(exc: Exception, renames: Mapping[str, str] | None = None) -
             for key, messages in exc.errors.items()
             for message in messages
         ]
-    field = exc.field if isinstance(exc, GatewayInputError) else None
+    field = exc.field if isinstance(exc, GatewayInputError | InvalidIdError) else None
     if isinstance(exc, IdempotencyKeyTooLongError):
         field = ["input", "idempotencyKey"]
     return [UserError(code=code, field=field, message=safe_message(exc))]
@@ -181,7 +181,7 @@ def _extensions(exc: Exception, field_root: Sequence[str]) -> dict[str, Any]:
             ]
         if exc.retry_after is not None:
             extensions["retryAfter"] = exc.retry_after
-    if isinstance(exc, GatewayInputError) and exc.field:
+    if isinstance(exc, GatewayInputError | InvalidIdError) and exc.field:
         extensions["field"] = exc.field
     return extensions
 

@@ -70,11 +70,17 @@ class NodeQueries:
         return items
 
 
-def upstream_id_of(value: str, type_name: str) -> str:
-    """The upstream id an argument means: a global id of `type_name`, or a plain upstream id."""
-    return resolve_id(value, type_name, NODE_TYPES)
+def upstream_id_of(value: str, type_name: str, *field: str) -> str:
+    """The upstream id an argument means: a global id of `type_name`, or a plain upstream id.
+
+    field: the argument's input path (e.g. ``"input", "id"``), named by the error of a wrong id.
+    """
+    try:
+        return resolve_id(value, type_name, NODE_TYPES)
+    except InvalidIdError as exc:
+        raise InvalidIdError(str(exc), list(field) or None) from None
 
 
-def optional_upstream_id(value: str | None, type_name: str) -> str | None:
+def optional_upstream_id(value: str | None, type_name: str, *field: str) -> str | None:
     """`upstream_id_of` for optional arguments."""
-    return None if value is None else upstream_id_of(value, type_name)
+    return None if value is None else upstream_id_of(value, type_name, *field)

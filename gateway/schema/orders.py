@@ -261,7 +261,7 @@ def order_params(input: PlaceOrderInput) -> models.CreateOrderParams:
         description=input.description,
         metadata=input.metadata,
         notification_url=input.callback_url,
-        portfolio_id=optional_upstream_id(input.portfolio_id, "Portfolio"),
+        portfolio_id=optional_upstream_id(input.portfolio_id, "Portfolio", "input", "portfolioId"),
     )
 
 
@@ -271,7 +271,7 @@ def ride_order_params(input: PlaceRideOrderInput) -> models.CreateRideOrderParam
         description=input.description,
         metadata=input.metadata,
         notification_url=input.callback_url,
-        portfolio_id=optional_upstream_id(input.portfolio_id, "Portfolio"),
+        portfolio_id=optional_upstream_id(input.portfolio_id, "Portfolio", "input", "portfolioId"),
     )
 
 
@@ -285,7 +285,7 @@ async def _run_order_call(
     context = info.context
 
     async def keyed(key: str) -> Result[models.Order]:
-        subaccount = optional_upstream_id(subaccount_id, "Subaccount")
+        subaccount = optional_upstream_id(subaccount_id, "Subaccount", "input", "subaccountId")
         result = await call(context.call_options(subaccount_id=subaccount, idempotency_key=key))
         context.loaders.prime_order(result.data, subaccount)
         return result
@@ -323,7 +323,7 @@ class OrderMutations:
         client = info.context.client
 
         async def call(opts: CallOptions) -> Result[models.Order]:
-            return await client.cancel_order(upstream_id_of(input.id, "Order"), opts=opts)
+            return await client.cancel_order(upstream_id_of(input.id, "Order", "input", "id"), opts=opts)
 
         outcome = await _run_order_call(info, call, input.subaccount_id, input.idempotency_key)
         return CancelOrderPayload.from_outcome(outcome)

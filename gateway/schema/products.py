@@ -308,13 +308,13 @@ def _spec(input: OffsetProductBatchInput) -> BatchSpec:
         owner_visibility=input.owner_visibility,
         reason_visibility=input.reason_visibility,
         comment=input.comment,
-        portfolio_id=optional_upstream_id(input.portfolio_id, "Portfolio"),
+        portfolio_id=optional_upstream_id(input.portfolio_id, "Portfolio", "input", "portfolioId"),
     )
 
 
 def _subaccount(info: GatewayInfo, input: OffsetProductBatchInput) -> str | None:
     """The subaccount whose orders may be used; a bound caller asking for another is refused."""
-    requested = optional_upstream_id(input.subaccount_id, "Subaccount")
+    requested = optional_upstream_id(input.subaccount_id, "Subaccount", "input", "subaccountId")
     return info.context.call_options(subaccount_id=requested).subaccount_id
 
 
@@ -403,7 +403,10 @@ class ProductMutations:
         platform: ProductPlatformClient | None = info.context.products
         if platform is None:
             return OffsetProductBatchPayload(recorded=None, replayed=False, user_errors=_not_configured())
-        order_ids = [upstream_id_of(order_id, "Order") for order_id in input.order_ids]
+        order_ids = [
+            upstream_id_of(order_id, "Order", "input", "orderIds", str(index))
+            for index, order_id in enumerate(input.order_ids)
+        ]
         problems = _offset_input_problems(input, order_ids)
         batch, errors = (
             (None, _user_errors(problems)) if problems else await _build_batch(info, input, order_ids)

@@ -224,7 +224,7 @@ _LOGO_FIELDS = {"content-type": "file", "content_type": "file", "file": "file", 
 
 async def _set_logo(info: GatewayInfo, input: SetSubaccountLogoInput) -> models.Subaccount:
     client, opts = info.context.client, info.context.call_options()
-    subaccount_id = upstream_id_of(input.id, "Subaccount")
+    subaccount_id = upstream_id_of(input.id, "Subaccount", "input", "id")
     if (input.logo_url is None) == (input.file is None):
         raise GatewayInputError("Give exactly one of `logoUrl` and `file`.", ["input"])
     if input.file is None:
@@ -260,7 +260,9 @@ class SubaccountMutations:
             params = models.CreateSubaccountParams(
                 name=input.name,
                 email=input.email,
-                default_portfolio_id=optional_upstream_id(input.default_portfolio_id, "Portfolio"),
+                default_portfolio_id=optional_upstream_id(
+                    input.default_portfolio_id, "Portfolio", "input", "defaultPortfolioId"
+                ),
                 logo_url=input.logo_url,
             )
             result = await context.client.create_subaccount(
@@ -281,9 +283,11 @@ class SubaccountMutations:
             params = models.UpdateSubaccountParams(
                 name=input.name,
                 email=input.email,
-                default_portfolio_id=optional_upstream_id(input.default_portfolio_id, "Portfolio"),
+                default_portfolio_id=optional_upstream_id(
+                    input.default_portfolio_id, "Portfolio", "input", "defaultPortfolioId"
+                ),
             )
-            subaccount_id = upstream_id_of(input.id, "Subaccount")
+            subaccount_id = upstream_id_of(input.id, "Subaccount", "input", "id")
             return _primed(
                 info,
                 await context.client.update_subaccount(subaccount_id, params, opts=context.call_options()),
@@ -298,7 +302,7 @@ class SubaccountMutations:
         context = info.context
 
         async def call() -> str:
-            subaccount_id = upstream_id_of(input.id, "Subaccount")
+            subaccount_id = upstream_id_of(input.id, "Subaccount", "input", "id")
             await context.client.delete_subaccount(subaccount_id, opts=context.call_options())
             context.loaders.subaccounts.clear(subaccount_id)
             return subaccount_id
@@ -325,7 +329,7 @@ class SubaccountMutations:
         context = info.context
 
         async def call() -> models.Subaccount:
-            subaccount_id = upstream_id_of(input.id, "Subaccount")
+            subaccount_id = upstream_id_of(input.id, "Subaccount", "input", "id")
             return _primed(
                 info, await context.client.remove_subaccount_logo(subaccount_id, opts=context.call_options())
             )

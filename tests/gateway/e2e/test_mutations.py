@@ -10,6 +10,7 @@ import pytest
 from gql import GraphQLRequest
 from gql.client import SyncClientSession
 
+from gateway.ids import to_global_id
 from gateway.schema import build_schema
 from tests.gateway.e2e.conftest import GATEWAY_KEY, GatewayServer, SandboxServer
 from tests.gateway.e2e.schema_helpers import create_subaccount, ok, place_order, upstream_count
@@ -267,3 +268,23 @@ def test_place_and_cancel_through_the_gql_client(gql_client: SyncClientSession) 
         "upstreamId": order_id,
         "state": "CANCELLED",
     }
+
+
+@pytest.mark.parametrize(
+    ("mutation", "field", "expected"),
+    [
+        ("cancelOrder(input: {id: $id})", ["input", "id"], "an Order"),
+        ("placeOrder(input: {amountKg: 1, portfolioId: $id})", ["input", "portfolioId"], "a Portfolio"),
+        ("placeOrder(input: {amountKg: 1, subaccountId: $id})", ["input", "subaccountId"], "a Subaccount"),
+        ('updateSubaccount(input: {id: $id, name: "x"})', ["input", "id"], "a Subaccount"),
+    ],
+)
+def test_a_global_id_of_the_wrong_type_names_its_input_field(
+    gateway: GatewayServer, sandbox: SandboxServer, mutation: str, field: list[str], expected: str
+) -> None:
+    sandbox.request_log.clear()
+    query = f"mutation($id: ID!) {{ {mutation} {{ userErrors {{ code field message }} }} }}"
+    (payload,) = ok(gateway.gql(query, {"id": to_global_id("Project", "p1")})).values()
+    message = f"the id names a Project, expected {expected}"
+    assert payload["userErrors"] == [{"code": "INVALID_INPUT", "field": field, "message": message}]
+    assert sandbox.request_log.count(method="POST") + sandbox.request_log.count(method="PUT") == 0
