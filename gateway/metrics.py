@@ -8,7 +8,8 @@ Every label value comes from a small closed set, so the number of series stays b
 send: operation types, outcomes, error codes of the gateway's own code tree, upstream route *templates*
 (``/orders/{id}``, never an id), status classes and the gateway's own paths. No label carries an id, a key,
 a subaccount or a free-text message. Operation *names* are chosen by callers, so they become a label only
-when trusted documents are enforced (the manifest bounds them); otherwise they are left out.
+when trusted documents are enforced (the manifest bounds them); otherwise - APQ included, where any caller
+can register a new document - they are left out, since each new name would be a new series kept forever.
 
 With ``--workers N`` each worker process keeps its own counters and a scrape reaches one of them; run one
 worker per container (and scale containers) when the figures must add up.
