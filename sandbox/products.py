@@ -335,12 +335,13 @@ class ProductPlatform:
 
     def routes(self) -> list[BaseRoute]:
         """The `/product-api` mount and the sandbox-only read-back route, for the sandbox app's route list."""
+        # `:path`: a product id may hold a slash, which clients send as %2F and the server hands over decoded.
         api = [
             Route("/oauth/token", self._token, methods=["POST"]),
-            Route("/products/{productId}/offsetting", self._record, methods=["POST"]),
-            Route("/products/{productId}/offsetting", self._lookup, methods=["GET"]),
+            Route("/products/{productId:path}/offsetting", self._record, methods=["POST"]),
+            Route("/products/{productId:path}/offsetting", self._lookup, methods=["GET"]),
         ]
-        readback = Route("/_sandbox/products/{productId}/offsetting", self._readback, methods=["GET"])
+        readback = Route("/_sandbox/products/{productId:path}/offsetting", self._readback, methods=["GET"])
         return [Mount("/product-api", routes=api), readback]
 
     async def _token(self, request: Request) -> Response:

@@ -63,7 +63,11 @@ def check_count(
 
 
 def check_product_id(product_id: str) -> list[FieldProblem]:
-    """Problems with a product id (non-empty, at most 128 characters)."""
+    """Problems with a product id (non-empty, at most 128 characters, not a dot segment)."""
+    if product_id in (".", ".."):
+        # A URL path segment of "." or ".." is resolved away by URL normalisation, so the request would
+        # reach another path of the platform (with the gateway's token) instead of this product's.
+        return [FieldProblem(("input", "productId"), "INVALID_INPUT", "productId must not be '.' or '..'")]
     if 0 < len(product_id.strip()) <= 128:
         return []
     return [FieldProblem(("input", "productId"), "INVALID_INPUT", "productId must be 1 to 128 characters")]

@@ -125,6 +125,24 @@ def test_full_record_round_trip(stack: Stack) -> None:
     assert stack.product_posts() == 1  # both batches in one array
 
 
+def test_product_ids_with_slashes_and_unicode_round_trip(stack: Stack) -> None:
+    # The gateway sends the id as one encoded path segment (a%2Fb); the platform must read it back whole.
+    for product_id in ("ACME/P-1", "Produkt ü 😀"):
+        body = stack.gql(RECORD, {"input": {"productId": product_id, "batches": [batch_input()]}})
+        assert body["data"]["recordProductOffsets"]["userErrors"] == [], body
+        (stored,) = stack.sandbox_app.state.product_platform.records.for_product(product_id)
+        assert stored.record["batchNumber"] == "B-1"
+
+
+def test_dot_segment_product_ids_are_refused_before_sending(stack: Stack) -> None:
+    # "/products/../offsetting" would be normalised to another path of the platform.
+    for product_id in (".", ".."):
+        body = stack.gql(RECORD, {"input": {"productId": product_id, "batches": [batch_input()]}})
+        (error,) = body["data"]["recordProductOffsets"]["userErrors"]
+        assert (error["code"], error["field"]) == ("INVALID_INPUT", ["input", "productId"])
+    assert stack.product_requests() == 0
+
+
 def test_invalid_fields_are_user_errors_at_their_input_paths_and_nothing_is_sent(stack: Stack) -> None:
     bad_project = {**PROJECT_INPUT, "offsetQuantity": -1, "offsetVintageEnd": "2019-01-01T00:00:00+00:00"}
     batches = [
