@@ -235,4 +235,4 @@ def _unauthenticated_caller(context: Any) -> None:
     principal, response = getattr(context, "principal", None), getattr(context, "response", None)
     if getattr(principal, "api_key", None) and response is not None:
         response.status_code = 401
-        response.headers["www-authenticate"] = "Bearer"
+        response.headers["www-authenticate"] = 'Bearer realm="offsets-gateway"'  # as the auth middleware's

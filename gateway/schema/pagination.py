@@ -32,7 +32,7 @@ UPSTREAM_MAX_LIMIT = 100
 DEFAULT_PAGE_SIZE = 20
 PAGING_HELP = (
     "Page forwards with `first`/`after` or backwards with `last`/`before` ("
-    "`last` needs `before`); at most 100 per page, 20 by default."
+    "`last` needs `before`); `first` or `last` is required, at most 100 per page."
 )
 
 Flag = Callable[[], Awaitable[bool]]

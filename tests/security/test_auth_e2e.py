@@ -112,7 +112,7 @@ def test_pass_through_key_refused_upstream_is_http_401(secure: SecureSetup) -> N
             ok = http.post(
                 "/graphql", json={"query": PORTFOLIOS}, headers={"authorization": f"Bearer {good}"}
             )
-    assert bad.status_code == 401 and bad.headers["www-authenticate"] == "Bearer"
+    assert bad.status_code == 401 and bad.headers["www-authenticate"].startswith("Bearer")
     assert [e["extensions"]["code"] for e in bad.json()["errors"]] == ["UNAUTHENTICATED"]
     assert "sk_bad" not in bad.text
     assert ok.status_code == 200 and ok.json()["data"]["portfolios"]
