@@ -24,5 +24,5 @@ async def test_a_repeated_document_is_parsed_and_validated_once() -> None:
     assert (_hits(parse), _hits(validate)) == (before[0] + 2, before[1] + 2)
 
 
-def _hits(cache: Any) -> int:  # an functools.lru_cache wrapper
+def _hits(cache: Any) -> int:  # a functools.lru_cache wrapper
     return int(cache.cache_info().hits)

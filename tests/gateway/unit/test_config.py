@@ -92,6 +92,21 @@ def test_every_variable_is_in_the_readme_configuration_table() -> None:
     assert missing == []
 
 
+def test_every_security_variable_is_in_the_readme() -> None:
+    import re
+    from pathlib import Path
+
+    from gateway.security.settings import SecuritySettings
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    missing = [
+        name
+        for name in SecuritySettings.model_fields
+        if not re.search(rf"`GATEWAY_{name.upper()}[`=]", readme)
+    ]
+    assert missing == []
+
+
 @pytest.mark.parametrize(
     ("fields", "graphiql", "introspection"),
     [
