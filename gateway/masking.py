@@ -9,18 +9,11 @@ exactly those errors (with its traceback) on the ``strawberry.execution`` logger
 
 from __future__ import annotations
 
-from typing import Any
-
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
 INTERNAL_ERROR_CODE = "INTERNAL_SERVER_ERROR"
 INTERNAL_ERROR_MESSAGE = "Internal server error"
-
-
-def internal_error_body() -> dict[str, Any]:
-    """The response body for a failure outside GraphQL execution."""
-    return {"errors": [{"message": INTERNAL_ERROR_MESSAGE, "extensions": {"code": INTERNAL_ERROR_CODE}}]}
 
 
 def should_mask(error: GraphQLError) -> bool:

@@ -33,7 +33,8 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
-from gateway.masking import INTERNAL_ERROR_CODE, internal_error_body
+from gateway.masking import INTERNAL_ERROR_CODE, INTERNAL_ERROR_MESSAGE
+from gateway.security.responses import error_body
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +154,8 @@ class GatewayGraphQL(GraphQL[Any, None]):
             # Unexpected failures outside execution (e.g. while building the context): log the cause here,
             # tell the client nothing about it.
             logger.exception("unhandled error while serving a GraphQL request")
-            return Response(orjson.dumps(internal_error_body()), status_code=500, media_type=media_type)
+            body = error_body(INTERNAL_ERROR_CODE, INTERNAL_ERROR_MESSAGE)
+            return Response(body, status_code=500, media_type=media_type)
 
     def _http_error(self, exc: HTTPException, media_type: str) -> Response:
         status, headers = exc.status_code, {}
@@ -163,8 +165,8 @@ class GatewayGraphQL(GraphQL[Any, None]):
             # A mutation over GET: only POST may change state, so say which method would work.
             status, headers = 405, {"allow": "POST"}
         code = _HTTP_ERROR_CODES.get(status, "BAD_REQUEST")
-        body = {"errors": [{"message": exc.reason, "extensions": {"code": code}}]}
-        return Response(orjson.dumps(body), status_code=status, media_type=media_type, headers=headers)
+        body = error_body(code, exc.reason)
+        return Response(body, status_code=status, media_type=media_type, headers=headers)
 
     async def get_context(self, request: Any, response: Any) -> Any:
         return await self._context_getter(request, response)
