@@ -225,14 +225,14 @@ async def translated(result: Awaitable[Any], context: Any = None) -> Any:
 
 def _field_error(exc: Exception, context: Any) -> GraphQLError:
     if isinstance(exc, UnauthorizedError):
-        _unauthenticated_caller(context)
+        _unauthenticated_caller(context, exc)
     return to_graphql_error(exc)
 
 
-def _unauthenticated_caller(context: Any) -> None:
+def _unauthenticated_caller(context: Any, exc: UnauthorizedError) -> None:
     """In pass-through mode an upstream 401 judges the caller's own key: answer HTTP 401, as for any bad
     credential. With the gateway's own key (no `principal.api_key`) the caller is not at fault: stay 200."""
     principal, response = getattr(context, "principal", None), getattr(context, "response", None)
     if getattr(principal, "api_key", None) and response is not None:
-        response.status_code = 401
+        response.status_code = exc.http_status
         response.headers["www-authenticate"] = 'Bearer realm="offsets-gateway"'  # as the auth middleware's
