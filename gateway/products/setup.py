@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import httpx
 
 from gateway.config import Settings
@@ -30,27 +32,51 @@ def build_product_client(
     embedded_sandbox_url: the in-process sandbox's base URL (e.g. `http://embedded-sandbox`) when the
     gateway runs on it; used only when no product platform URL is configured.
     """
-    timeout = httpx.Timeout(settings.product_platform_timeout)
-    if settings.product_platform_url is not None:
-        base_url = settings.product_platform_url
-        secret = settings.product_platform_client_secret
-        tokens = TokenSource(
-            http,
-            token_url=settings.product_platform_token_url or f"{base_url}/oauth/token",
-            client_id=settings.product_platform_client_id or "",
-            client_secret=secret.get_secret_value() if secret is not None else "",
-            audience=settings.product_platform_audience,
-            timeout=timeout,
-        )
-        return ProductPlatformClient(http, base_url=base_url, tokens=tokens, timeout=timeout)
-    if embedded_sandbox_url is None:
+    platform = _configured(settings) or _embedded(embedded_sandbox_url)
+    if platform is None:
         return None
-    base_url = f"{embedded_sandbox_url.rstrip('/')}/product-api"
+    timeout = httpx.Timeout(settings.product_platform_timeout)
     tokens = TokenSource(
         http,
+        token_url=platform.token_url,
+        client_id=platform.client_id,
+        client_secret=platform.client_secret,
+        audience=platform.audience,
+        timeout=timeout,
+    )
+    return ProductPlatformClient(http, base_url=platform.base_url, tokens=tokens, timeout=timeout)
+
+
+@dataclass(frozen=True)
+class _Platform:
+    base_url: str
+    token_url: str
+    client_id: str
+    client_secret: str
+    audience: str | None = None
+
+
+def _configured(settings: Settings) -> _Platform | None:
+    base_url = settings.product_platform_url
+    if base_url is None:
+        return None
+    secret = settings.product_platform_client_secret
+    return _Platform(
+        base_url=base_url,
+        token_url=settings.product_platform_token_url or f"{base_url}/oauth/token",
+        client_id=settings.product_platform_client_id or "",
+        client_secret=secret.get_secret_value() if secret is not None else "",
+        audience=settings.product_platform_audience,
+    )
+
+
+def _embedded(sandbox_url: str | None) -> _Platform | None:
+    if sandbox_url is None:
+        return None
+    base_url = f"{sandbox_url.rstrip('/')}/product-api"
+    return _Platform(
+        base_url=base_url,
         token_url=f"{base_url}/oauth/token",
         client_id=EMBEDDED_PRODUCT_CLIENT_ID,
         client_secret=_EMBEDDED_PRODUCT_CLIENT_SECRET,
-        timeout=timeout,
     )
-    return ProductPlatformClient(http, base_url=base_url, tokens=tokens, timeout=timeout)
