@@ -56,6 +56,11 @@ class Idempotency:
         self._ttl = ttl
         self._in_flight: set[str] = set()
 
+    @property
+    def in_flight(self) -> int:
+        """How many keyed requests are being processed right now (tests wait on it instead of sleeping)."""
+        return len(self._in_flight)
+
     async def run(self, request: Request, account_id: str, action: Action) -> Response:
         """Run `action` on the request's body once per idempotency key."""
         key = request.headers.get("idempotency-key")

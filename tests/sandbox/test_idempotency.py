@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -160,6 +161,13 @@ def test_concurrent_identical_keyed_posts_create_exactly_one_order() -> None:
     assert [o["id"] for o in listed] == [created[0].json()["id"]]
 
 
+def _wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
 def test_request_still_uploading_holds_its_key_over_real_http() -> None:
     body = b'{"amount_kg": 3}'
     head = (
@@ -168,11 +176,14 @@ def test_request_still_uploading_holds_its_key_over_real_http() -> None:
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode()
     headers = {"Authorization": "Bearer slow", "Idempotency-Key": "slow-1"}
-    with serve(make_app()) as base:
+    app = make_app()
+    with serve(app) as base:
         port = int(base.rsplit(":", 1)[1])
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as slow:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as slow:
             slow.sendall(head + body[:5])  # the first request is in flight, its body half sent
-            time.sleep(0.2)  # let the server start handling it (ordering, not speed)
+            # The server must hold the key before the second request arrives (a fixed sleep lost this
+            # race on a loaded machine, and the second request then ran first and got 201).
+            _wait_until(lambda: app.state.services.idempotency.in_flight == 1)
             second = httpx.post(f"{base}/v1/orders", json={"amount_kg": 3}, headers=headers)
             assert_problem(second, 409, "idempotency-concurrent-requests")
             slow.sendall(body[5:])
