@@ -182,6 +182,11 @@ class GatewayGraphQL(GraphQL[Any, None]):
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson refuses nesting deeper than 1024 with a JSONDecodeError (a 400 from `parse_json`); the
+        # stdlib decoder strawberry uses raised RecursionError on `[[[[...` bodies, a 500.
+        return orjson.loads(data)
+
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         response_data = await super().process_result(request, result)
         if is_request_error(result):

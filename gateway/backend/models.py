@@ -325,9 +325,20 @@ class CheckoutSession(_Payload):
 # --- request params --------------------------------------------------------------------------------------
 
 
+_EXACT_INTEGERS = 2**53  # beyond it a float is no longer one exact integer (and JSON/int64 limits follow)
+
+
 def _whole_numbers(body: dict[str, Any]) -> dict[str, Any]:
-    """Send 10.0 as 10: the upstream documents whole-kg amounts and may bind them to integers."""
-    return {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in body.items()}
+    """Send 10.0 as 10: the upstream documents whole-kg amounts and may bind them to integers.
+
+    Huge values (1e308 is a valid GraphQL Float) stay floats for the upstream to refuse; as ints they
+    would not even encode.
+    """
+    return {k: int(v) if _is_whole(v) else v for k, v in body.items()}
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, float) and value.is_integer() and abs(value) <= _EXACT_INTEGERS
 
 
 class _Params(BaseModel):

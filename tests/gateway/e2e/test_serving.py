@@ -208,8 +208,16 @@ def test_mutations_over_get_are_refused_with_405(tiny: httpx.Client) -> None:
 
 @pytest.mark.parametrize(
     ("content", "content_type"),
-    [(b"{not json", "application/json"), (b'{"query": 7}', "application/json"), (b"{}", "text/plain")],
-    ids=["bad-json", "query-not-string", "unsupported-content-type"],
+    [
+        (b"{not json", "application/json"),
+        (b'{"query": 7}', "application/json"),
+        (b"{}", "text/plain"),
+        (
+            b'{"query": "{ __typename }", "variables": {"a": ' + b"[" * 5000 + b"]" * 5000 + b"}}",
+            "application/json",
+        ),
+    ],
+    ids=["bad-json", "query-not-string", "unsupported-content-type", "json-nested-too-deep"],
 )
 def test_malformed_requests_are_400_with_a_json_error(
     tiny: httpx.Client, content: bytes, content_type: str

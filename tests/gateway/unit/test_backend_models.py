@@ -34,6 +34,15 @@ def test_whole_kg_are_sent_as_integers() -> None:
     assert body == {"amount_kg": 10} and type(body["amount_kg"]) is int
 
 
+def test_huge_whole_amounts_stay_floats_that_encode() -> None:
+    # 1e308 is a valid GraphQL Float; as an int it broke the JSON encoding (a 500 before the upstream could
+    # refuse the amount).
+    import orjson
+
+    body = m.CreateOrderParams(amount_kg=1e308).to_body()
+    assert body == {"amount_kg": 1e308} and orjson.loads(orjson.dumps(body)) == body
+
+
 def test_update_subaccount_is_a_full_replacement() -> None:
     assert m.UpdateSubaccountParams(name="A").to_body() == {
         "name": "A",
