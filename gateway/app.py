@@ -150,7 +150,15 @@ def _embedded_sandbox(settings: Settings) -> Starlette:
     from sandbox.app import create_app as create_sandbox_app
     from sandbox.config import SandboxConfig
 
-    config = SandboxConfig(db=settings.sandbox_db, fulfilment_delay=settings.sandbox_fulfilment_delay)
+    # Pinned against SANDBOX_* variables meant for a standalone sandbox: the embedded one must accept the
+    # gateway's own key and its built-in product-platform client, or every call would be a 401.
+    config = SandboxConfig(
+        db=settings.sandbox_db,
+        fulfilment_delay=settings.sandbox_fulfilment_delay,
+        api_keys=[],
+        product_client_id=None,
+        product_client_secret=None,
+    )
     return create_sandbox_app(config)
 
 

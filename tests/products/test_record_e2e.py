@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from gateway.app import create_app
 from gateway.config import EMBEDDED_SANDBOX_KEY, Settings
@@ -192,7 +193,24 @@ def test_lost_response_of_hand_written_batches_is_not_resent(stack: Stack) -> No
     assert len(stack.read_back("P-3")) == 2 and stack.product_posts() == 1
 
 
-def test_embedded_sandbox_serves_the_product_platform_without_configuration() -> None:
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        # Variables meant for a standalone sandbox in the same shell must not lock the gateway out of its own.
+        {
+            "SANDBOX_API_KEYS": "someone-else",
+            "SANDBOX_PRODUCT_CLIENT_ID": "x",
+            "SANDBOX_PRODUCT_CLIENT_SECRET": "y",
+        },
+    ],
+    ids=["plain", "standalone-sandbox-env"],
+)
+def test_embedded_sandbox_serves_the_product_platform_without_configuration(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     app = create_app(Settings(sandbox_fulfilment_delay=3600))
     with serve(app) as url, httpx.Client(base_url=url, timeout=30) as http:
         placed = http.post(
