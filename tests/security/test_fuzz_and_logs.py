@@ -187,3 +187,76 @@ def test_logs_hold_no_secret(gateway: Gateway, secure: SecureSetup, caplog: pyte
     assert "auth: rejected" in text  # the logs were captured at all
     for secret in [*SECRETS, *jwts]:
         assert secret not in text
+
+
+numbers = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False), st.integers(-(2**31), 2**31 - 1), st.none()
+)
+texts = st.one_of(
+    st.none(), st.text(max_size=40), st.sampled_from(["", " ", "\x00", "é" * 600, "sk_x" * 200])
+)
+TYPED = [
+    (
+        "mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { order { id } userErrors { code field } } }",
+        st.fixed_dictionaries(
+            {
+                "i": st.fixed_dictionaries(
+                    {"amountKg": numbers},
+                    optional={
+                        "description": texts,
+                        "metadata": texts,
+                        "callbackUrl": texts,
+                        "idempotencyKey": texts,
+                        "subaccountId": texts,
+                        "portfolioId": texts,
+                    },
+                )
+            }
+        ),
+    ),
+    (
+        "query($q: QuoteInput!) { quote(input: $q) { amountKg priceUsdCents } }",
+        st.fixed_dictionaries(
+            {
+                "q": st.one_of(
+                    st.fixed_dictionaries({"mass": st.fixed_dictionaries({"amountKg": numbers})}),
+                    st.fixed_dictionaries({"flight": st.fixed_dictionaries({"distanceKm": numbers})}),
+                )
+            }
+        ),
+    ),
+    (
+        "query($n: Int, $a: String, $s: ID) "
+        "{ orders(first: $n, after: $a, subaccountId: $s) { edges { cursor } } }",
+        st.fixed_dictionaries({"n": numbers, "a": texts, "s": texts}),
+    ),
+    ("query($id: ID!) { node(id: $id) { id } order(id: $id) { id } }", st.fixed_dictionaries({"id": texts})),
+    (
+        "mutation($i: CreateSubaccountInput!) { createSubaccount(input: $i) { userErrors { code field } } }",
+        st.fixed_dictionaries(
+            {"i": st.fixed_dictionaries({"name": texts}, optional={"email": texts, "logoUrl": texts})}
+        ),
+    ),
+]
+
+
+def test_typed_operations_with_extreme_variables_never_fail_inside(
+    gateway: Gateway, secure: SecureSetup
+) -> None:
+    # The untyped fuzz above rarely reaches a resolver; these documents are valid, so every variable value
+    # reaches the resolvers and the upstream. A masked INTERNAL_SERVER_ERROR is a bug as much as a 500
+    # (amountKg: 1e308 was one).
+    token = secure.token("admin")
+
+    @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.sampled_from(range(len(TYPED))).flatmap(lambda n: st.tuples(st.just(TYPED[n][0]), TYPED[n][1])))
+    def check(case: tuple[str, dict[str, Any]]) -> None:
+        query, variables = case
+        response = gateway.post(query, variables, token=token)
+        assert response.status_code < 500, response.text
+        codes = [(e.get("extensions") or {}).get("code") for e in response.json().get("errors") or ()]
+        assert "INTERNAL_SERVER_ERROR" not in codes, (variables, response.text)
+        for marker in LEAK_MARKERS:
+            assert marker not in response.text
+
+    check()
