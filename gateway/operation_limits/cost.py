@@ -79,8 +79,12 @@ def _unwrap_list(type_: GraphQLInputType | GraphQLOutputType) -> bool:
     return is_list_type(inner)
 
 
+_Plan = list[tuple[str, bool, int, "_Plan"]]
+"""Per composite field: response key, costs one per item (`nodes(ids:)`), own cost, the plan below it."""
+
+
 class _Walk:
-    """One cost computation over an operation; `data` mode counts real objects instead of estimates."""
+    """One cost computation over an operation: the static estimate, or the plan the actual cost follows."""
 
     def __init__(
         self,
@@ -90,32 +94,42 @@ class _Walk:
         model: CostModel,
     ) -> None:
         self.schema, self.fragments, self.variables, self.model = schema, fragments, variables, model
+        self._plans: dict[tuple[str, int], _Plan] = {}
 
-    def selections(self, parent: GraphQLNamedType, selection_set: SelectionSetNode | None, data: Any) -> int:
+    def selections(self, parent: GraphQLNamedType, selection_set: SelectionSetNode | None) -> int:
         return sum(
-            self.field(parent, node, definition, data)
-            for node, definition in self._fields(parent, selection_set)
+            self.field(parent, node, definition) for node, definition in self._fields(parent, selection_set)
         )
 
-    def field(self, parent: GraphQLNamedType, node: FieldNode, definition: GraphQLField, data: Any) -> int:
+    def field(self, parent: GraphQLNamedType, node: FieldNode, definition: GraphQLField) -> int:
         named = get_named_type(definition.type)
         if not is_composite_type(named):
             return 0
-        if data is not None:
-            return self._actual(
-                parent,
-                named,
-                node,
-                definition,
-                data.get((node.alias or node.name).value) if isinstance(data, dict) else None,
-            )
         return self._static(parent, named, node, definition)
+
+    def plan(self, parent: GraphQLNamedType, selection_set: SelectionSetNode | None) -> _Plan:
+        """What the actual cost counts under `selection_set`, worked out once per selection set and type.
+
+        The data walk then only looks up response keys: the schema questions (resolver? connection?
+        fragments?) are answered here, not again for each of the response's objects.
+        """
+        memo_key = (parent.name, id(selection_set))
+        plan = self._plans.get(memo_key)
+        if plan is None:
+            plan = self._plans[memo_key] = []
+            for node, definition in self._fields(parent, selection_set):
+                named = get_named_type(definition.type)
+                if is_composite_type(named):
+                    own = 1 if is_connection(definition) else _own_cost(parent, named, definition)
+                    children = self.plan(named, node.selection_set)
+                    plan.append(((node.alias or node.name).value, takes_a_list(definition), own, children))
+        return plan
 
     def _static(
         self, parent: GraphQLNamedType, named: GraphQLNamedType, node: FieldNode, definition: GraphQLField
     ) -> int:
         own = _own_cost(parent, named, definition)
-        children = self.selections(named, node.selection_set, None)
+        children = self.selections(named, node.selection_set)
         if is_connection(definition):
             return 1 + self._page_size(node, definition) * children
         if takes_a_list(definition):
@@ -126,22 +140,6 @@ class _Walk:
             inside_connection = is_structural(parent) and parent.name.endswith("Connection")
             return own + (1 if inside_connection else self.model.default_list_size) * children
         return own + children
-
-    def _actual(
-        self,
-        parent: GraphQLNamedType,
-        named: GraphQLNamedType,
-        node: FieldNode,
-        definition: GraphQLField,
-        value: Any,
-    ) -> int:
-        if value is None:
-            return 0
-        items = value if isinstance(value, list) else [value]
-        children = sum(self.selections(named, node.selection_set, item) for item in items if item is not None)
-        if takes_a_list(definition):
-            return len(items) + children
-        return (1 if is_connection(definition) else _own_cost(parent, named, definition)) + children
 
     def _page_size(self, node: FieldNode, definition: GraphQLField) -> int:
         arguments = get_argument_values(definition, node, self.variables)
@@ -219,7 +217,7 @@ def requested_cost(
 ) -> int:
     """The static (worst-case) cost; raises PAGE_SIZE_REQUIRED / PAGE_SIZE_EXCEEDED on bad page sizes."""
     return _Walk(schema, fragments, variables, model).selections(
-        _root(schema, operation), operation.selection_set, None
+        _root(schema, operation), operation.selection_set
     )
 
 
@@ -232,5 +230,20 @@ def actual_cost(
     """The cost of the objects the response really holds."""
     if not data:
         return 0
-    walk = _Walk(schema, fragments, None, CostModel())
-    return walk.selections(_root(schema, operation), operation.selection_set, dict(data))
+    plan = _Walk(schema, fragments, None, CostModel()).plan(_root(schema, operation), operation.selection_set)
+    return _count(plan, data)
+
+
+def _count(plan: _Plan, data: Mapping[str, Any]) -> int:
+    """The actual cost of one response object: each field's own cost, then its objects' (same rules as
+    the static walk: a missing or null value costs nothing; `nodes(ids:)` costs one per item)."""
+    total = 0
+    for key, per_item, own, children in plan:
+        value = data.get(key)
+        if value is None:
+            continue
+        items = value if isinstance(value, list) else (value,)
+        total += len(items) if per_item else own
+        if children:
+            total += sum(_count(children, item) for item in items if isinstance(item, dict))
+    return total

@@ -17,7 +17,7 @@ from strawberry.types import ExecutionContext
 from gateway.masking import should_mask
 from gateway.schema.catalogue import CatalogueQueries
 from gateway.schema.checkout import CheckoutMutations, CheckoutQueries
-from gateway.schema.errors import UpstreamErrors
+from gateway.schema.errors import UpstreamErrorsExecutionContext
 from gateway.schema.impact import ImpactQueries
 from gateway.schema.node import NodeQueries
 from gateway.schema.orders import OrderMutations, OrderQueries
@@ -62,9 +62,14 @@ class GatewaySchema(strawberry.Schema):
 def build_schema(extensions: Sequence[ExtensionSpec] = ()) -> strawberry.Schema:
     """Build the gateway's schema.
 
-    extensions: strawberry schema extensions added after the schema's own `UpstreamErrors` (which turns
-    backend failures into coded GraphQL errors inside each resolver, before any masking extension sees them).
+    extensions: strawberry schema extensions. Backend failures become coded GraphQL errors during
+    execution (`UpstreamErrorsExecutionContext`), before any masking extension sees them.
     """
     query = merge_types("Query", QUERY_PARTS)
     mutation = merge_types("Mutation", MUTATION_PARTS)
-    return GatewaySchema(query=query, mutation=mutation, extensions=[UpstreamErrors, *extensions])
+    return GatewaySchema(
+        query=query,
+        mutation=mutation,
+        extensions=list(extensions),
+        execution_context_class=UpstreamErrorsExecutionContext,
+    )
