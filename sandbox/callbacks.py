@@ -51,6 +51,11 @@ class Notifier:
             await self._http.aclose()
             self._http = None
 
+    @property
+    def pending(self) -> int:
+        """How many orders still have a callback being delivered (tests wait on it instead of sleeping)."""
+        return len(self._last)
+
     def order_changed(self, order: dict[str, Any]) -> None:
         """Queue a callback for `order` (a snapshot is taken now)."""
         url = order.get("callback_url")

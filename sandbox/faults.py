@@ -38,7 +38,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sandbox.requestlog import DROPPED_KEY, FAULT_KEY, RAW_RECEIVE_KEY, relative_path
+from sandbox.requestlog import DROPPED_KEY, FAULT_KEY, RAW_RECEIVE_KEY, RECORD_KEY, relative_path
 
 _ROUTE_RE = re.compile(r"^([A-Z]+) (/\S*)$")
 _PARAM_RE = re.compile(r"\{[^}/]+\}")
@@ -229,6 +229,9 @@ async def _drop_connection(scope: Scope, receive: _BodyTrackingReceive) -> None:
     if transport is None:
         raise httpx.RemoteProtocolError("Server disconnected without sending a response (sandbox fault).")
     await receive.drain()
+    record = scope.get(RECORD_KEY)
+    if record is not None:
+        record()  # the client may look at the request log as soon as it sees the connection go
     transport.close()
     # Wait for connection_lost (uvicorn then reports a disconnect), so uvicorn knows the client is gone and
     # does not try to answer 500; bounded in case the server never reports it.

@@ -7,6 +7,8 @@ someone asks.
 
 Each `RequestRecord` holds what the client sent and the status it got back *as the client saw it*: an injected
 fault (see `sandbox.faults`) shows up as its fault status, or `status=None` when the connection was dropped.
+A request is in the log before its client sees the end of the response (or of the connection), so a client
+can read the log as soon as it has its answer.
 The route is the matched Starlette route template (``"GET /v1/orders/{id}"``); when a fault answered before
 the router ran, the template is resolved by matching the app's routes, so faulted requests still count per
 route.
@@ -31,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 RAW_RECEIVE_KEY = "sandbox.raw_receive"
 FAULT_KEY = "sandbox.fault"
 DROPPED_KEY = "sandbox.dropped"
+RECORD_KEY = "sandbox.record"  # writes the request's record now (before a fault drops the connection)
 
 _REDACTED_HEADERS = frozenset({"authorization", "proxy-authorization"})
 # Admin traffic is not part of what "the sandbox received" from a client under test.
@@ -257,11 +260,27 @@ class RequestLogMiddleware:
                 chunks.append(body)
             return message
 
+        recorded = False
+
+        def record() -> None:
+            # Once, and *before* the client can see the outcome (the response's last chunk, a dropped
+            # connection, the 500 the error middleware sends): recording after the response went out let a
+            # test thread read the log before the request was in it, now and then on a busy machine.
+            nonlocal recorded
+            if not recorded:
+                recorded = True
+                route = scope.get("route")
+                matched = None if route is outer_route else route
+                self._record(scope, base, matched, status[0] if status else None, b"".join(chunks))
+
         async def recording_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status.append(message["status"])
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                record()
             await send(message)
 
+        scope[RECORD_KEY] = record
         try:
             await self.app(scope, recording_receive, recording_send)
         except BaseException:
@@ -271,9 +290,7 @@ class RequestLogMiddleware:
                 status.append(500)
             raise
         finally:
-            route = scope.get("route")
-            matched = None if route is outer_route else route
-            self._record(scope, base, matched, status[0] if status else None, b"".join(chunks))
+            record()
 
     def _record(
         self, scope: Scope, base: str, route: BaseRoute | None, status: int | None, body: bytes

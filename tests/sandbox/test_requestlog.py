@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -116,6 +117,26 @@ def test_admin_endpoints_list_clear_and_count_without_logging_themselves(
         assert client.delete("/_sandbox/requests").status_code == 204
         assert client.get("/_sandbox/requests").json() == {"data": []}
     assert _log(app).count() == 0
+
+
+def test_a_request_is_in_the_log_before_its_client_has_the_response() -> None:
+    # Work the server does after sending a response (a background task here; on a busy machine, merely the
+    # frames unwinding after the send) must not delay the record: a client holding its answer reads the log.
+    release = threading.Event()
+
+    async def slow_tail(request: Request) -> Response:
+        return JSONResponse({"ok": True}, background=BackgroundTask(asyncio.to_thread, release.wait, 10))
+
+    log = RequestLog()
+    app = Starlette(
+        routes=[Route("/tail", slow_tail)], middleware=[Middleware(RequestLogMiddleware, log=log)]
+    )
+    with serve(app) as url:
+        try:
+            assert httpx.get(f"{url}/tail").status_code == 200
+            assert [(r.route, r.status) for r in log.entries] == [("GET /tail", 200)]
+        finally:
+            release.set()
 
 
 def test_concurrent_requests_are_all_counted_while_another_thread_reads(
