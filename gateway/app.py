@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
@@ -176,9 +177,27 @@ def _lifespan(
                 _announce_sandbox()
             await stack.enter_async_context(app.state.security.running())
             http = await stack.enter_async_context(_http_client(settings, upstream))
-            yield _lifespan_state(settings, http, app.state.metrics)
+            state = _lifespan_state(settings, http, app.state.metrics)
+            stack.enter_context(_startup_objects_frozen())
+            yield state
 
     return lifespan
+
+
+@contextmanager
+def _startup_objects_frozen() -> Iterator[None]:
+    """Keep the objects that live as long as the process out of the garbage collector's full passes.
+
+    A large query allocates some twenty thousand short-lived objects, so the collector runs a full pass
+    every few such queries, and each pass re-scanned the ~100k objects of the schema, models and libraries
+    (about 20 ms a pass on the development machine). Frozen (`gc.freeze`), they are skipped; everything
+    allocated later is collected as before. At shutdown they go back to the collector.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _announce_sandbox() -> None:
