@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import time
 from datetime import datetime
 from typing import Any
 
@@ -163,24 +164,35 @@ def test_platform_down_is_a_coded_error_and_nothing_recorded(stack: Stack) -> No
     assert stack.read_back("P") == []
 
 
-def test_short_lived_and_revoked_tokens_are_refreshed(start_stack: StartStack) -> None:
-    stack = start_stack(product_token_lifetime=1)
-    orders = [stack.place_order(5) for _ in range(3)]
+def _unauthorized(stack: Stack) -> int:
+    return sum(1 for e in stack.sandbox_app.state.request_log.entries if e.status == 401)
+
+
+def test_a_revoked_token_is_refreshed_after_one_refusal(stack: Stack) -> None:
+    orders = [stack.place_order(5) for _ in range(2)]
     stack.sandbox_app.state.request_log.clear()
     assert stack.offset_batch(productId="P", batchNumber="1", orderIds=[orders[0]["id"]])["userErrors"] == []
     assert stack.token_requests() == 1
     stack.sandbox_app.state.product_platform.issuer.revoke_all()  # the next call meets a 401
     assert stack.offset_batch(productId="P", batchNumber="2", orderIds=[orders[1]["id"]])["userErrors"] == []
-    assert stack.token_requests() == 2
-    issued_at = stack.sandbox_app.state.product_platform.issuer.issued_count
-    import time
+    assert stack.token_requests() == 2 and stack.sandbox_app.state.product_platform.issuer.issued_count == 2
+    assert _unauthorized(stack) == 1  # only the revoked token's one refusal
+    assert len(stack.read_back("P")) == 2
 
+
+def test_short_lived_tokens_are_refreshed_before_they_expire(start_stack: StartStack) -> None:
+    # Separate from the revocation test: with 1 s tokens, a slow machine let the token pass its refresh
+    # point between the two calls there, so the revoked token was never sent and no 401 came.
+    stack = start_stack(product_token_lifetime=1)
+    orders = [stack.place_order(5) for _ in range(2)]
+    stack.sandbox_app.state.request_log.clear()
+    assert stack.offset_batch(productId="P", batchNumber="1", orderIds=[orders[0]["id"]])["userErrors"] == []
+    assert stack.token_requests() == 1
     time.sleep(1.0)  # past the token's refresh point: the gateway fetches a new one before calling
-    assert stack.offset_batch(productId="P", batchNumber="3", orderIds=[orders[2]["id"]])["userErrors"] == []
-    assert stack.token_requests() == 3 and issued_at == 2
-    unauthorized = [e for e in stack.sandbox_app.state.request_log.entries if e.status == 401]
-    assert len(unauthorized) == 1  # only the revoked token's one refusal
-    assert len(stack.read_back("P")) == 3
+    assert stack.offset_batch(productId="P", batchNumber="2", orderIds=[orders[1]["id"]])["userErrors"] == []
+    assert stack.token_requests() == 2
+    assert _unauthorized(stack) == 0  # refreshed before use, never refused
+    assert len(stack.read_back("P")) == 2
 
 
 def test_input_problems_are_user_errors(stack: Stack) -> None:
