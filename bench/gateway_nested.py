@@ -63,14 +63,15 @@ class Server:
 
 @contextmanager
 def uvicorn_server(
-    factory: str, env: dict[str, str], probe: str, profile: Path | None = None
+    factory: str, env: dict[str, str], probe: str, profile: Path | None = None, tree: Path = ROOT
 ) -> Iterator[Server]:
-    """Run ``uvicorn --factory <factory>`` with `env` added; yield once `probe` answers."""
+    """Run ``uvicorn --factory <factory>`` in checkout `tree` with `env` added; yield when `probe` answers."""
     port = free_port()
     cmd = [sys.executable] + (["-m", "cProfile", "-o", str(profile)] if profile else [])
     cmd += ["-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env})
+    # PYTHONPATH first: the tree's own packages, not the editable install's, even for another checkout.
+    proc = subprocess.Popen(cmd, cwd=tree, env={**os.environ, **env, "PYTHONPATH": str(tree)})
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url + probe, proc)
@@ -329,6 +330,12 @@ def print_table(variants: list[Variant], args: argparse.Namespace) -> None:
         time_ratio = statistics.median(v.seconds) / statistics.median(base.seconds)
         upstream_ratio = statistics.median(v.upstream) / statistics.median(base.upstream)
         print(f"  {v.name:<15} wall time {time_ratio:5.3f}x   upstream requests {upstream_ratio:5.3f}x")
+    cold, baseline = (
+        next((v for v in variants if v.name == n), None) for n in ("gateway-cold", "baseline-cold")
+    )
+    if cold and baseline:
+        ratio = cold.gateway_cpu / baseline.gateway_cpu
+        print(f"  gateway-cold vs baseline-cold: {ratio:.2f}x gateway CPU per query")
     dedup = next(v for v in variants if v.name == "rest-dedup")
     for v in (v for v in variants if v.server_pid):
         extra = statistics.median(v.seconds) / statistics.median(dedup.seconds)
@@ -345,6 +352,7 @@ async def _run(gateways: dict[str, Server], sandbox: Server, args: argparse.Name
         httpx.AsyncClient(base_url=sandbox.url, headers=AUTH, limits=limits, timeout=60) as rest,
         httpx.AsyncClient(base_url=gateways["cold"].url, timeout=60) as cold,
         httpx.AsyncClient(base_url=gateways["warm"].url, timeout=60) as warm,
+        httpx.AsyncClient(base_url=gateways.get("baseline", gateways["cold"]).url, timeout=60) as baseline,
     ):
         variants = [
             Variant("rest-naive", rest_naive, rest, None),
@@ -353,6 +361,8 @@ async def _run(gateways: dict[str, Server], sandbox: Server, args: argparse.Name
             Variant("gateway-cold", through_gateway, cold, gateways["cold"].pid),
             Variant("gateway-warm", through_gateway, warm, gateways["warm"].pid),
         ]
+        if "baseline" in gateways:
+            variants.append(Variant("baseline-cold", through_gateway, baseline, gateways["baseline"].pid))
         await measure(variants, sandbox, args)
     return variants
 
@@ -374,6 +384,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile-gateway", type=Path, help="run the cold gateway under cProfile, stats here"
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout (e.g. `git worktree add /tmp/before HEAD~1`): also run its gateway, cache "
+        "off, as `baseline-cold` in the same run",
+    )
     args = parser.parse_args(argv)
     try:
         import uvloop
@@ -394,6 +410,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             for name, ttl, profile in (("cold", 0.0, args.profile_gateway), ("warm", 3600.0, None))
         }
+        if args.baseline:
+            env = gateway_env(sandbox, cache_ttl=0.0)
+            gateways["baseline"] = stack.enter_context(
+                uvicorn_server("gateway.app:create_app", env, "/healthz", tree=args.baseline.resolve())
+            )
         variants = asyncio.run(_run(gateways, sandbox, args))
     print_table(variants, args)
     return 0
