@@ -29,21 +29,33 @@ class _ThreadServer(uvicorn.Server):
         pass
 
 
+def _listening_socket(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
+
+
 @contextlib.contextmanager
-def serve(app: Any, *, port: int | None = None, timeout: float = 10.0) -> Iterator[str]:
+def serve(app: Any, *, port: int | None = None, timeout: float = 30.0) -> Iterator[str]:
     """Serve `app` on 127.0.0.1 and yield its base URL, e.g. ``http://127.0.0.1:54321``."""
-    port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = _ThreadServer(config)
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"server on port {port} did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout)
+    # The socket is bound here and handed to uvicorn: picking a free port and binding it later let another
+    # socket (a client's ephemeral port, another test process) take it in between.
+    with contextlib.closing(_listening_socket(port or 0)) as sock:
+        port = sock.getsockname()[1]
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        server = _ThreadServer(config)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{port}", daemon=True
+        )
+        thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"server on port {port} did not start")
+            time.sleep(0.01)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
+            thread.join(timeout)
