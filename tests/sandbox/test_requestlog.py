@@ -153,7 +153,9 @@ def test_concurrent_requests_are_all_counted_while_another_thread_reads(
             time.sleep(0.001)
 
     async def fire() -> None:
-        async with httpx.AsyncClient(base_url=url) as client:
+        # 200 at once through 100 pooled connections: on a busy machine the second hundred can wait for a
+        # connection longer than httpx's default 5 s pool timeout.
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
             await asyncio.gather(*(client.get(f"/v1/orders/{i}") for i in range(200)))
 
     thread = threading.Thread(target=reader)
