@@ -1,6 +1,6 @@
 """Fields that succeed pay only graphql-core's own cost: no schema extension of the app wraps every resolver.
 
-A strawberry extension with a `resolve` hook runs on each of a query's fields (a thousand for the issue's
+A strawberry extension with a `resolve` hook runs on each of a query's fields (hundreds for the issue's
 nested orders query); the gateway translates backend errors in its execution context instead.
 """
 
