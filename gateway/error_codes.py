@@ -180,9 +180,13 @@ def _upstream_rows() -> list[str]:
         error = upstream_error(slug, status)
         user_errors = user_errors_from(error)
         user_code = user_errors[0].code.value if user_errors else "- (in `errors`)"
-        http = "401 (pass-through), 200" if error.code == ErrorCode.UNAUTHENTICATED else _FIELD
+        code, http = f"`{error.code}`", _FIELD
+        if error.code == ErrorCode.UNAUTHENTICATED:
+            # Whose key the upstream refused decides who is told (gateway.schema.errors._field_error).
+            code = "`UNAUTHENTICATED` (pass-through) / `UPSTREAM_ERROR` (the gateway's own key)"
+            http = "401 (pass-through), 200"
         kind = f"`{slug}`" if slug != "-" else "any other"
-        rows.append(f"| {status} | {kind} | `{error.code}` | {user_code} | {http} |")
+        rows.append(f"| {status} | {kind} | {code} | {user_code} | {http} |")
     return rows
 
 

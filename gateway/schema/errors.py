@@ -13,6 +13,7 @@ Exceptions the gateway does not understand are left to the app's masking extensi
 from __future__ import annotations
 
 import enum
+import logging
 import re
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
@@ -41,6 +42,8 @@ from gateway.backend.errors import (
 )
 from gateway.context import SubaccountNotAllowedError
 from gateway.ids import InvalidIdError
+
+_log = logging.getLogger("gateway.schema")
 
 
 @strawberry.enum(description="Why a mutation did not do what was asked.")
@@ -232,14 +235,34 @@ async def translated(result: Awaitable[Any], context: Any = None) -> Any:
 
 def _field_error(exc: Exception, context: Any) -> GraphQLError:
     if isinstance(exc, UnauthorizedError):
-        _unauthenticated_caller(context, exc)
+        if _is_pass_through(context):
+            _unauthenticated_caller(context, exc)
+        else:
+            return _gateway_key_refused(exc)
     return to_graphql_error(exc)
+
+
+def _is_pass_through(context: Any) -> bool:
+    return bool(getattr(getattr(context, "principal", None), "api_key", None))
+
+
+def _gateway_key_refused(exc: UnauthorizedError) -> GraphQLError:
+    """The upstream refused the gateway's own key: an operator's problem, not the caller's credential.
+
+    Answering UNAUTHENTICATED would tell a frontend to sign its user in again; UPSTREAM_ERROR says the
+    gateway cannot serve this right now, and the log line tells the operator which setting to fix.
+    """
+    _log.error("the offsets API refused the gateway's configured key (GATEWAY_UPSTREAM_API_KEY)")
+    extensions: dict[str, Any] = {"code": "UPSTREAM_ERROR", "upstreamStatus": exc.status}
+    if exc.request_id:
+        extensions["upstreamRequestId"] = exc.request_id
+    return GraphQLError("The offsets API refused the gateway's credentials.", extensions=extensions)
 
 
 def _unauthenticated_caller(context: Any, exc: UnauthorizedError) -> None:
     """In pass-through mode an upstream 401 judges the caller's own key: answer HTTP 401, as for any bad
-    credential. With the gateway's own key (no `principal.api_key`) the caller is not at fault: stay 200."""
-    principal, response = getattr(context, "principal", None), getattr(context, "response", None)
-    if getattr(principal, "api_key", None) and response is not None:
+    credential."""
+    response = getattr(context, "response", None)
+    if response is not None:
         response.status_code = exc.http_status
         response.headers["www-authenticate"] = 'Bearer realm="offsets-gateway"'  # as the auth middleware's

@@ -66,11 +66,17 @@ def test_an_unreachable_upstream_is_upstream_unavailable(start_gateway: StartGat
     assert_leaks_nothing(result, dead)
 
 
-def test_a_rejected_gateway_key_is_unauthenticated(start_sandbox, start_gateway: StartGateway) -> None:  # type: ignore[no-untyped-def]
+def test_a_rejected_gateway_key_is_an_upstream_error_not_the_callers(
+    start_sandbox, start_gateway: StartGateway
+) -> None:  # type: ignore[no-untyped-def]
     strict = start_sandbox(api_keys=["sk_only_this_one"])
     gateway = start_gateway(sandbox=strict)
     result = gateway.gql("{ portfolios { name } }")
-    assert result.codes == ["UNAUTHENTICATED"]
+    # The caller's credential was fine: the gateway's own key is the operator's to fix.
+    assert result.status == 200
+    assert result.codes == ["UPSTREAM_ERROR"]
+    assert result.errors[0]["extensions"]["upstreamStatus"] == 401
+    assert "www-authenticate" not in result.headers
     assert_leaks_nothing(result, strict.url)
 
 
