@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gc
 import logging
+import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, contextmanager
+from http.cookiejar import Cookie, DefaultCookiePolicy
 from typing import Any
 
 import httpx
@@ -214,7 +216,18 @@ def _http_client(settings: Settings, transport: httpx.AsyncBaseTransport | None)
         max_connections=settings.max_connections,
         max_keepalive_connections=settings.max_keepalive_connections,
     )
-    return httpx.AsyncClient(transport=transport, limits=limits, timeout=_timeout(settings))
+    client = httpx.AsyncClient(transport=transport, limits=limits, timeout=_timeout(settings))
+    # The client is shared by every caller and tenant: a cookie one upstream answer sets must never ride
+    # along on another caller's request, so the jar refuses to store any.
+    client.cookies.jar.set_policy(_NoCookies())
+    return client
+
+
+class _NoCookies(DefaultCookiePolicy):
+    """A cookie policy that stores nothing (the REST API is stateless; its auth is the bearer key)."""
+
+    def set_ok(self, cookie: Cookie, request: urllib.request.Request) -> bool:
+        return False
 
 
 def _timeout(settings: Settings) -> httpx.Timeout:
