@@ -148,9 +148,9 @@ def test_fail_after_processing_can_drop_the_connection(tiny: Tiny) -> None:
     with httpx.Client(base_url=tiny.url) as client, pytest.raises(httpx.RemoteProtocolError):
         client.post("/v1/orders", json={"amount_kg": 6})
     assert tiny.created == [{"amount_kg": 6}]
-    # The entry is written when the server finishes the request: possibly after the client saw the drop.
-    _wait_until(lambda: len(tiny.log.entries) == 1)
-    assert tiny.log.entries[0].status is None
+    # No wait: the sandbox logs a request before it drops the connection (or sends the response's end), so a
+    # client that saw the drop finds the record (the race behind this test's load-dependent failures).
+    assert [r.status for r in tiny.log.entries] == [None]
 
 
 def test_latency_delays_only_matching_requests(tiny: Tiny) -> None:
