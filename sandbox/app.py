@@ -13,12 +13,19 @@ from collections.abc import AsyncIterator, Callable
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect
 from starlette.routing import BaseRoute
 
 from sandbox.config import SandboxConfig
 from sandbox.faults import FaultMiddleware, Faults, fault_routes
 from sandbox.openapi import openapi_routes
-from sandbox.problems import ProblemError, handle_http_exception, handle_problem, handle_unexpected
+from sandbox.problems import (
+    ProblemError,
+    handle_client_disconnect,
+    handle_http_exception,
+    handle_problem,
+    handle_unexpected,
+)
 from sandbox.products import ProductPlatform
 from sandbox.requestlog import RequestLog, RequestLogMiddleware, request_log_routes
 from sandbox.routes import api_routes, sandbox_routes
@@ -66,6 +73,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         middleware=middleware,
         exception_handlers={
             ProblemError: handle_problem,
+            ClientDisconnect: handle_client_disconnect,
             HTTPException: handle_http_exception,
             Exception: handle_unexpected,
         },

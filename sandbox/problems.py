@@ -153,6 +153,15 @@ async def handle_problem(request: Request, exc: Exception) -> Response:
     return problem_response(exc)
 
 
+async def handle_client_disconnect(request: Request, exc: Exception) -> Response:
+    """The client went away before its body arrived (e.g. a gateway that gave up on a slow answer).
+
+    Nobody is left to read an answer, and it is not a sandbox fault: answer quietly instead of letting it
+    reach the server-error handler, whose traceback would fill the log with noise.
+    """
+    return Response(status_code=400)
+
+
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     """Starlette's own 404/405 (unknown route, wrong method) as problems."""
     assert isinstance(exc, HTTPException)
