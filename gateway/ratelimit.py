@@ -1,8 +1,11 @@
 """Per-credential rate limiting by query cost (the `limits` library), in memory or shared through Redis.
 
 Each operation is charged its *requested* cost before it runs (as GitHub and Shopify do), so a caller out of
-budget causes no upstream call at all. The sliding-window-counter strategy needs two counters per key,
-whatever the cost, so charging thousands of points stays cheap in Redis.
+budget causes no upstream call at all. The moving-window strategy keeps one timestamp per point spent in
+the last window (at most `budget` per key, in memory or in one Redis list updated by one atomic script), so
+the points admitted in *any* `window` seconds never exceed the budget. The cheaper sliding-window counter
+only estimates the previous window (weighting it evenly, rounding down), which admits up to twice the
+budget in a window straddling a boundary.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, Storage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 from redis.asyncio import Redis
 
@@ -43,7 +46,7 @@ class CostRateLimiter:
 
     def __init__(self, budget: int, window: int, *, redis_client: Redis | None = None) -> None:
         self._storage = _storage(redis_client)
-        self._limiter = SlidingWindowCounterRateLimiter(self._storage)
+        self._limiter = MovingWindowRateLimiter(self._storage)
         self._item = RateLimitItemPerSecond(budget, window, namespace="gateway-cost")
 
     async def charge(self, key: str, cost: int) -> RateDecision:
