@@ -29,6 +29,7 @@ from gateway.loaders import CatalogueCache
 from gateway.masking import MaskInternalErrors
 from gateway.metrics import GatewayMetrics, HttpMetricsMiddleware, extension_factory, metrics_route
 from gateway.products.setup import build_product_client
+from gateway.request_id import RequestIdMiddleware
 from gateway.schema import build_schema
 from gateway.security.wiring import Security, build_security
 from gateway.view import GatewayGraphQL
@@ -66,7 +67,8 @@ def create_app(
         routes.append(metrics_route(metrics, token=_secret(settings.metrics_token)))
     if sandbox_app is not None:
         routes.append(Mount("/sandbox", app=sandbox_app, name="sandbox"))
-    middleware = [*_metrics_middleware(metrics), *security.middleware()]
+    # Outermost: every response, the metrics' and the security middleware's own included, carries the id.
+    middleware = [Middleware(RequestIdMiddleware), *_metrics_middleware(metrics), *security.middleware()]
     app = Starlette(
         routes=routes, middleware=middleware, lifespan=_lifespan(settings, transport, sandbox_app)
     )

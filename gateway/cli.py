@@ -105,8 +105,13 @@ def log_config(level: str) -> dict[str, Any]:
         config["loggers"][name] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
     filters = config.setdefault("filters", {})
     filters["redact_secrets"] = {"()": "gateway.redaction.RedactSecrets"}
+    filters["request_id"] = {"()": "gateway.request_id.RequestIdFilter"}
     for handler in config["handlers"].values():
-        handler["filters"] = ["redact_secrets"]  # on the handlers, so it sees every logger's records
+        # On the handlers, so they see every logger's records.
+        handler["filters"] = ["redact_secrets", "request_id"]
+    # The request's correlation id on lines logged while serving it (the filter sets `request_tag`).
+    default = config["formatters"]["default"]
+    default["fmt"] = default["fmt"].replace("%(message)s", "%(request_tag)s%(message)s")
     return config
 
 

@@ -14,6 +14,7 @@ from gateway.auth import Principal, pass_through_principal, sandbox_principal
 from gateway.auth.middleware import principal_of
 from gateway.backend.client import CallOptions
 from gateway.loaders import CatalogueCache, Loaders, build_loaders
+from gateway.request_id import STATE_KEY
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -49,6 +50,7 @@ class GatewayContext:
     settings: Settings
     principal: Principal
     products: ProductPlatformClient | None = None  # the product platform (seed 000), when configured
+    request_id: str | None = None  # the correlation id (`gateway.request_id`), forwarded upstream
     loaders: Loaders = field(init=False)
 
     def call_options(
@@ -66,6 +68,7 @@ class GatewayContext:
             api_key=self.principal.api_key,
             subaccount_id=bound or subaccount_id,
             idempotency_key=idempotency_key,
+            request_id=self.request_id,
         )
 
 
@@ -132,7 +135,8 @@ async def build_context(
     cross-request reuse happens only through `catalogue_cache`, partitioned by upstream key.
     """
     principal = principal or _authenticated(request) or default_principal(settings, request)
-    context = GatewayContext(request, response, client, settings, principal, products)
+    request_id = None if request is None else getattr(request.state, STATE_KEY, None)
+    context = GatewayContext(request, response, client, settings, principal, products, request_id)
     context.loaders = build_loaders(
         client,
         context.call_options,

@@ -3,8 +3,9 @@
 Errors meant for clients are `GraphQLError`s (raised by resolvers, permissions or the schema's own
 validation), so they pass through unchanged with their ``extensions.code``. Anything else - a bug, a
 library error whose message may hold an upstream URL or a key - is replaced by "Internal server error"
-with code ``INTERNAL_SERVER_ERROR``. The schema (`gateway.schema.GatewaySchema`) logs the original of
-exactly those errors (with its traceback) on the ``strawberry.execution`` logger before this masks them.
+with code ``INTERNAL_SERVER_ERROR`` and the request's correlation id as ``requestId`` (for support). The
+schema (`gateway.schema.GatewaySchema`) logs the original of exactly those errors (with its traceback) on
+the ``strawberry.execution`` logger before this masks them.
 """
 
 from __future__ import annotations
@@ -33,5 +34,13 @@ class MaskInternalErrors(MaskErrors):
             message=INTERNAL_ERROR_MESSAGE,
             nodes=error.nodes,
             path=error.path,
-            extensions={"code": INTERNAL_ERROR_CODE},
+            extensions=self._extensions(),
         )
+
+    def _extensions(self) -> dict[str, str]:
+        # The caller can quote the id to support, who find the logged original by it.
+        request_id = getattr(self.execution_context.context, "request_id", None)
+        extensions = {"code": INTERNAL_ERROR_CODE}
+        if isinstance(request_id, str):
+            extensions["requestId"] = request_id
+        return extensions

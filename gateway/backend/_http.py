@@ -124,6 +124,7 @@ class Call:
     subaccount_id: str | None = None
     idempotency_key: str | None = None
     key_generated: bool = False
+    request_id: str | None = None
     authenticated: bool = True  # False only for the health probe in pass-through mode
     timeout: httpx.Timeout | None = None
 
@@ -316,6 +317,9 @@ class HttpTransport:
             headers["X-Subaccount-Id"] = call.subaccount_id
         if call.idempotency_key is not None:
             headers["Idempotency-Key"] = call.idempotency_key
+        # A correlation aid only: an unusable id is left off rather than failing the call.
+        if call.request_id is not None and _is_header_safe(call.request_id):
+            headers["X-Request-Id"] = call.request_id
         return headers
 
     def _result(self, call: Call, response: httpx.Response, attempts: int) -> RawResult:

@@ -74,12 +74,14 @@ class CallOptions:
     idempotency_key: sent as `Idempotency-Key` on the endpoints that accept one; when None those endpoints
         get a fresh uuid4 per call, reused on every retry of that call.
     timeout: overrides the client's timeout for this call (seconds, or an `httpx.Timeout`).
+    request_id: the gateway request's correlation id, sent as `X-Request-Id` on every attempt.
     """
 
     api_key: str | None = field(default=None, repr=False)
     subaccount_id: str | None = None
     idempotency_key: str | None = None
     timeout: float | httpx.Timeout | None = None
+    request_id: str | None = None
 
 
 DEFAULT_OPTIONS = CallOptions()
@@ -423,6 +425,7 @@ class OffsetsClient:
             retry=retry,
             api_key=opts.api_key,
             subaccount_id=opts.subaccount_id if scoped else None,
+            request_id=opts.request_id,
             timeout=_timeout(timeout if timeout is not None else opts.timeout),
             **fields,
         )

@@ -114,4 +114,6 @@ def test_log_config_prints_the_gateway_and_redacts_every_handler() -> None:
     config = cli.log_config("info")
     assert config["loggers"]["gateway"]["level"] == "INFO"
     assert config["loggers"]["strawberry"]["handlers"] == ["default"]
-    assert all(handler["filters"] == ["redact_secrets"] for handler in config["handlers"].values())
+    assert all(
+        handler["filters"] == ["redact_secrets", "request_id"] for handler in config["handlers"].values()
+    )

@@ -1,0 +1,83 @@
+"""Request correlation ids: one per HTTP request, echoed to the caller, sent upstream, put on log lines.
+
+`RequestIdMiddleware` (pure ASGI, outermost) takes the caller's ``X-Request-Id`` when it is sane (1-128
+visible ASCII characters) and otherwise makes a new one (uuid4 hex), so a caller cannot inject control
+characters or megabytes into our headers and logs. The id is returned in the ``X-Request-Id`` response
+header of every response - including those the security middleware answers itself (401, 413, 429, 504) -
+stored in the request state for the GraphQL context (which forwards it upstream through
+`CallOptions.request_id`) and held in a contextvar for `RequestIdLogFilter`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from contextvars import ContextVar
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+HEADER = "X-Request-Id"
+#: Key of the id in the ASGI scope's ``state`` (`request.state.request_id`).
+STATE_KEY = "request_id"
+MAX_LENGTH = 128
+
+_current: ContextVar[str | None] = ContextVar("gateway_request_id", default=None)
+
+
+def current_request_id() -> str | None:
+    """The id of the request being served in this context, if any."""
+    return _current.get()
+
+
+def is_sane(value: str | None) -> bool:
+    """Whether a caller's id may be kept: 1-128 visible ASCII characters (no spaces, no control chars)."""
+    return bool(value) and len(value or "") <= MAX_LENGTH and all("!" <= ch <= "~" for ch in value or "")
+
+
+def new_request_id() -> str:
+    """A fresh id: uuid4 as 32 hex digits."""
+    return uuid.uuid4().hex
+
+
+class RequestIdMiddleware:
+    """Give each HTTP/WebSocket request an id and return it in the ``X-Request-Id`` response header."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        given = Headers(scope=scope).get(HEADER)
+        request_id = given if is_sane(given) and given is not None else new_request_id()
+        scope.setdefault("state", {})[STATE_KEY] = request_id
+        token = _current.set(request_id)
+        try:
+            await self.app(scope, receive, _with_header(send, request_id))
+        finally:
+            _current.reset(token)
+
+
+def _with_header(send: Send, request_id: str) -> Send:
+    async def send_with_id(message: Message) -> None:
+        if message["type"] in ("http.response.start", "websocket.accept"):
+            message.setdefault("headers", [])
+            MutableHeaders(scope=message)[HEADER] = request_id
+        await send(message)
+
+    return send_with_id
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds ``request_tag`` to every record: ``"[request <id>] "`` while a request is served, else ``""``.
+
+    Put on handlers (`gateway.cli.log_config`), so every logger's records carry it for the format string.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request_id = _current.get()
+        record.request_id = request_id
+        record.request_tag = f"[request {request_id}] " if request_id else ""
+        return True

@@ -1,0 +1,55 @@
+"""Request ids in masked errors and on log lines (`gateway.request_id`, `gateway.masking`)."""
+
+from __future__ import annotations
+
+import logging
+from types import SimpleNamespace
+
+import httpx
+import strawberry
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from gateway.cli import log_config
+from gateway.masking import MaskInternalErrors
+from gateway.request_id import RequestIdFilter, RequestIdMiddleware, current_request_id
+from tests.servers import serve
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def broken(self) -> str:
+        raise RuntimeError("secret detail")
+
+
+def test_masked_internal_error_carries_the_request_id() -> None:
+    schema = strawberry.Schema(query=Query, extensions=[MaskInternalErrors])
+    result = schema.execute_sync("{ broken }", context_value=SimpleNamespace(request_id="req-7"))
+    assert result.errors is not None
+    assert result.errors[0].extensions == {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-7"}
+
+
+def test_log_records_logged_while_serving_carry_the_id() -> None:
+    records: list[logging.LogRecord] = []
+
+    def endpoint(request: Request) -> PlainTextResponse:
+        record = logging.LogRecord("gateway", logging.INFO, __file__, 1, "served", None, None)
+        RequestIdFilter().filter(record)
+        records.append(record)
+        return PlainTextResponse(current_request_id() or "")
+
+    app = RequestIdMiddleware(Starlette(routes=[Route("/", endpoint)]))
+    with serve(app) as url:
+        response = httpx.get(url, headers={"X-Request-Id": "log-me"})
+    assert response.text == "log-me"
+    assert records[0].request_tag == "[request log-me] "  # type: ignore[attr-defined]
+    assert current_request_id() is None  # reset after the request
+
+
+def test_cli_log_format_shows_the_tag() -> None:
+    config = log_config("info")
+    assert "%(request_tag)s%(message)s" in config["formatters"]["default"]["fmt"]
+    assert all("request_id" in handler["filters"] for handler in config["handlers"].values())
