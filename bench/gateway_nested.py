@@ -26,23 +26,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
-import subprocess
-import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sandbox_orders import Usage, cpu_pressure, free_port, usage
+from sandbox_orders import API_KEY, AUTH, Server, Usage, cpu_pressure, usage, uvicorn_server
 
-ROOT = Path(__file__).resolve().parent.parent
-API_KEY = "bench-key"
-AUTH = {"Authorization": f"Bearer {API_KEY}"}
 CONCURRENCY = 10  # the gateway's default GATEWAY_MAX_CONCURRENT_UPSTREAM, for the concurrent REST clients
 QUERY = (
     "query Nested($first: Int!) { orders(first: $first) { edges { node { subaccount { name }"
@@ -51,51 +45,6 @@ QUERY = (
 
 # One order's headline data, the same shape from every variant: (subaccount name, vintages per allocation).
 Headline = list[tuple[str, list[list[int]]]]
-
-
-@dataclass
-class Server:
-    """A uvicorn subprocess."""
-
-    url: str
-    pid: int
-
-
-@contextmanager
-def uvicorn_server(
-    factory: str, env: dict[str, str], probe: str, profile: Path | None = None, tree: Path = ROOT
-) -> Iterator[Server]:
-    """Run ``uvicorn --factory <factory>`` in checkout `tree` with `env` added; yield when `probe` answers."""
-    port = free_port()
-    cmd = [sys.executable] + (["-m", "cProfile", "-o", str(profile)] if profile else [])
-    cmd += ["-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port)]
-    cmd += ["--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log"]
-    # PYTHONPATH first: the tree's own packages, not the editable install's, even for another checkout.
-    proc = subprocess.Popen(cmd, cwd=tree, env={**os.environ, **env, "PYTHONPATH": str(tree)})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url + probe, proc)
-        yield Server(url, proc.pid)
-    finally:
-        proc.send_signal(2)  # SIGINT: uvicorn shuts down cleanly (and cProfile writes its file)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _wait_until_up(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{url}: server exited with {proc.returncode}")
-        try:
-            httpx.get(url, headers=AUTH, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url}: server did not start")
 
 
 def sandbox_env() -> dict[str, str]:

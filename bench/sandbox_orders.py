@@ -37,6 +37,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "bench-key"
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
 TARGET_RPS = 3000
 
 
@@ -73,36 +74,37 @@ def usage(pid: int) -> Usage:
 
 
 @dataclass
-class Sandbox:
+class Server:
+    """A uvicorn subprocess."""
+
     url: str
     pid: int
 
 
 @contextmanager
-def sandbox_server(*, access_log: bool, profile: Path | None) -> Iterator[Sandbox]:
-    """Start the sandbox under uvicorn in a subprocess; yield once it answers."""
+def uvicorn_server(
+    factory: str,
+    env: dict[str, str],
+    probe: str,
+    profile: Path | None = None,
+    tree: Path = ROOT,
+    access_log: bool = False,
+) -> Iterator[Server]:
+    """Run ``uvicorn --factory <factory>`` in checkout `tree` with `env` added; yield when `probe` answers.
+
+    uvloop and httptools, as in production; `profile` runs it under cProfile (stats written on exit).
+    """
     port = free_port()
-    env = {**os.environ, "SANDBOX_API_KEYS": json.dumps([API_KEY]), "SANDBOX_FULFILMENT_DELAY": "0"}
-    cmd = [sys.executable]
-    if profile is not None:
-        cmd += ["-m", "cProfile", "-o", str(profile)]
-    cmd += [
-        "-m",
-        "uvicorn",
-        "--factory",
-        "sandbox.app:create_app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
+    cmd = [sys.executable] + (["-m", "cProfile", "-o", str(profile)] if profile else [])
+    cmd += ["-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--loop", "uvloop", "--http", "httptools", "--log-level", "warning"]
     cmd += [] if access_log else ["--no-access-log"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    # PYTHONPATH first: the tree's own packages, not the editable install's, even for another checkout.
+    proc = subprocess.Popen(cmd, cwd=tree, env={**os.environ, **env, "PYTHONPATH": str(tree)})
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(url, proc)
-        yield Sandbox(url, proc.pid)
+        _wait_until_up(url + probe, proc)
+        yield Server(url, proc.pid)
     finally:
         proc.send_signal(2)  # SIGINT: uvicorn shuts down cleanly (and cProfile writes its file)
         try:
@@ -113,16 +115,22 @@ def sandbox_server(*, access_log: bool, profile: Path | None) -> Iterator[Sandbo
 
 
 def _wait_until_up(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"sandbox exited with {proc.returncode}")
+            raise SystemExit(f"{url}: server exited with {proc.returncode}")
         try:
-            httpx.get(f"{url}/v1/portfolios", headers={"Authorization": f"Bearer {API_KEY}"}, timeout=1)
+            httpx.get(url, headers=AUTH, timeout=1)
             return
         except httpx.TransportError:
             time.sleep(0.1)
-    raise SystemExit("sandbox did not start")
+    raise SystemExit(f"{url}: server did not start")
+
+
+def sandbox_server(*, access_log: bool, profile: Path | None) -> Iterator[Server]:
+    """Start the sandbox under uvicorn in a subprocess; yield once it answers."""
+    env = {"SANDBOX_API_KEYS": json.dumps([API_KEY]), "SANDBOX_FULFILMENT_DELAY": "0"}
+    return uvicorn_server("sandbox.app:create_app", env, "/v1/portfolios", profile, access_log=access_log)
 
 
 def create_order(url: str) -> str:
@@ -321,7 +329,7 @@ def run_scenario(args: argparse.Namespace, *, access_log: bool) -> Row:
     )
 
 
-def _generate(args: argparse.Namespace, sandbox: Sandbox, path: str) -> tuple[list[Tally], Usage, float]:
+def _generate(args: argparse.Namespace, sandbox: Server, path: str) -> tuple[list[Tally], Usage, float]:
     """Run the load; also return the sandbox's `Usage` inside the measured window, and its length."""
     if args.client == "wrk":
         before = usage(sandbox.pid)
