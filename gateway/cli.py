@@ -78,7 +78,9 @@ def _add_export_schema(commands: argparse._SubParsersAction[argparse.ArgumentPar
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    settings = Settings()
+    settings = _settings_or_none()
+    if settings is None:
+        return 2
     log_level = args.log_level or settings.log_level
     logging.config.dictConfig(log_config(log_level))  # for this process; uvicorn repeats it per worker
     uvicorn.run(
@@ -94,6 +96,34 @@ def _serve(args: argparse.Namespace) -> int:
         http="auto",
     )
     return 0
+
+
+def _settings_or_none() -> Settings | None:
+    """The settings, checked before any server starts: a bad setting is one clear line, not a traceback.
+
+    Validation messages name the variable and what is wrong, never the value given (it may be a secret).
+    """
+    from pydantic import ValidationError
+
+    from gateway.auth.authenticate import Authenticator
+    from gateway.auth.errors import ClientsFileError
+
+    try:
+        settings = Settings()
+        Authenticator.from_settings(
+            settings.security,
+            embedded_sandbox=settings.embedded_sandbox,
+            upstream_key_held=settings.upstream_api_key is not None,
+        )
+    except ValidationError as exc:
+        for error in exc.errors(include_input=False, include_url=False):
+            name = "GATEWAY_" + "_".join(str(part) for part in error["loc"]).upper()
+            print(f"offsets-gateway: {name}: {error['msg']}", file=sys.stderr)
+        return None
+    except (ValueError, OSError, ClientsFileError) as exc:
+        print(f"offsets-gateway: configuration error: {exc}", file=sys.stderr)
+        return None
+    return settings
 
 
 def log_config(level: str) -> dict[str, Any]:

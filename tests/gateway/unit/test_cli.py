@@ -117,3 +117,46 @@ def test_log_config_prints_the_gateway_and_redacts_every_handler() -> None:
     assert all(
         handler["filters"] == ["redact_secrets", "request_id"] for handler in config["handlers"].values()
     )
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        (
+            {"GATEWAY_UPSTREAM_URL": "http://127.0.0.1:9/v1", "GATEWAY_UPSTREAM_API_KEY": "sk_live_secret"},
+            "no caller credentials are configured",
+        ),
+        (
+            {"GATEWAY_UPSTREAM_URL": "not a url", "GATEWAY_UPSTREAM_API_KEY": "sk_live_secret"},
+            "GATEWAY_UPSTREAM_URL",
+        ),
+        ({"GATEWAY_MAX_RETRIES": "sk_live_secret"}, "GATEWAY_MAX_RETRIES"),
+        (
+            {
+                "GATEWAY_UPSTREAM_URL": "http://127.0.0.1:9/v1",
+                "GATEWAY_UPSTREAM_API_KEY": "sk_live_secret",
+                "GATEWAY_CLIENTS_FILE": "/nonexistent/clients.json",
+            },
+            "cannot load clients file",
+        ),
+    ],
+)
+def test_serve_refuses_a_bad_configuration_in_one_line_before_starting(
+    env: dict[str, str],
+    says: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import uvicorn
+
+    def must_not_start(*args: object, **kwargs: object) -> None:
+        raise AssertionError("uvicorn started despite the bad configuration")
+
+    monkeypatch.setattr(uvicorn, "run", must_not_start)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["serve", "--port", "9"]) == 2
+    err = capsys.readouterr().err
+    assert says in err
+    assert "Traceback" not in err
+    assert "sk_live_secret" not in err
