@@ -31,6 +31,7 @@ from gateway.backend.errors import (
 )
 from gateway.products._tokens import TokenSource
 from gateway.products.models import BatchRecord
+from gateway.request_id import HEADER, is_sane
 
 __all__ = ["ProductPlatformClient"]
 
@@ -70,27 +71,36 @@ class ProductPlatformClient:
         return lock
 
     async def record_offsets(
-        self, product_id: str, batches: Sequence[BatchRecord], *, idempotency_key: str | None = None
+        self,
+        product_id: str,
+        batches: Sequence[BatchRecord],
+        *,
+        idempotency_key: str | None = None,
+        request_id: str | None = None,
     ) -> None:
         """`POST /products/{productId}/offsetting` with the batches as a JSON array; returns on 201.
 
         `idempotency_key` is sent as an `Idempotency-Key` header for platforms that honour one; the gateway
-        does not rely on it (see `recording`).
+        does not rely on it (see `recording`). `request_id`: the caller's correlation id (`X-Request-Id`).
         """
-        headers = {"Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json", **_correlation(request_id)}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         body = orjson.dumps([batch.to_wire() for batch in batches])
         await self._send("POST", _offsetting_path(product_id), content=body, headers=headers)
 
-    async def find_offsets(self, product_id: str, batch_number: str) -> list[BatchRecord]:
+    async def find_offsets(
+        self, product_id: str, batch_number: str, *, request_id: str | None = None
+    ) -> list[BatchRecord]:
         """The records the platform already holds for `batch_number` of `product_id`.
 
         Uses `GET /products/{productId}/offsetting?batchNumber=...`, which the sandbox serves for this
         purpose; a real platform needs an equivalent lookup for the gateway's lost-response check.
+        `request_id`: the caller's correlation id (`X-Request-Id`).
         """
         path = _offsetting_path(product_id)
-        response = await self._send("GET", path, params={"batchNumber": batch_number})
+        params = {"batchNumber": batch_number}
+        response = await self._send("GET", path, params=params, headers=_correlation(request_id))
         return _decode_records(response, path)
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -113,6 +123,14 @@ class ProductPlatformClient:
             raise BackendTimeoutError("product platform timed out", method=method, path=path) from exc
         except httpx.TransportError as exc:
             raise BackendConnectionError("product platform unreachable", method=method, path=path) from exc
+
+
+def _correlation(request_id: str | None) -> dict[str, str]:
+    """The `X-Request-Id` header for one caller's call; an unusable id is left off, not an error.
+
+    Only per-caller calls carry it: the token request is shared by all callers (see `_tokens`).
+    """
+    return {HEADER: request_id} if request_id is not None and is_sane(request_id) else {}
 
 
 def _offsetting_path(product_id: str) -> str:

@@ -61,52 +61,60 @@ async def _held(
     product_id: str,
     batch: BatchRecord,
     same: Callable[[BatchRecord, BatchRecord], bool],
+    request_id: str | None,
 ) -> BatchRecord | None:
-    found = await client.find_offsets(product_id, batch.batch_number)
+    found = await client.find_offsets(product_id, batch.batch_number, request_id=request_id)
     return next((held for held in found if same(held, batch)), None)
 
 
 async def record_batch_once(
-    client: ProductPlatformClient, product_id: str, batch: BatchRecord
+    client: ProductPlatformClient, product_id: str, batch: BatchRecord, *, request_id: str | None = None
 ) -> RecordResult:
     """Record one order-derived batch unless the platform already holds it (then `replayed` is True).
 
     Concurrent calls for the same batch in this process take turns (the later ones find the first's
     record); gateways in several processes could still race between check and send, which only a
-    platform honouring `Idempotency-Key` can close.
+    platform honouring `Idempotency-Key` can close. `request_id` goes on every platform call it makes.
     """
     key = dedup_key(product_id, batch.batch_number, (batch.offset_provider_order_id or "").split(", "))
     async with client.batch_lock(key):
-        return await _check_then_send(client, product_id, batch, key)
+        return await _check_then_send(client, product_id, batch, key, request_id)
 
 
 async def _check_then_send(
-    client: ProductPlatformClient, product_id: str, batch: BatchRecord, key: str
+    client: ProductPlatformClient, product_id: str, batch: BatchRecord, key: str, request_id: str | None
 ) -> RecordResult:
-    held = await _held(client, product_id, batch, _same_batch)
+    held = await _held(client, product_id, batch, _same_batch, request_id)
     if held is not None:
         return RecordResult((held,), replayed=True)
     try:
-        await client.record_offsets(product_id, [batch], idempotency_key=key)
+        await client.record_offsets(product_id, [batch], idempotency_key=key, request_id=request_id)
     except _OUTCOME_UNKNOWN:
-        if await _held(client, product_id, batch, _same_batch) is None:
-            await client.record_offsets(product_id, [batch], idempotency_key=key)
+        if await _held(client, product_id, batch, _same_batch, request_id) is None:
+            await client.record_offsets(product_id, [batch], idempotency_key=key, request_id=request_id)
     return RecordResult((batch,), replayed=False)
 
 
 async def record_batches(
-    client: ProductPlatformClient, product_id: str, batches: Sequence[BatchRecord]
+    client: ProductPlatformClient,
+    product_id: str,
+    batches: Sequence[BatchRecord],
+    *,
+    request_id: str | None = None,
 ) -> RecordResult:
-    """Record hand-written batches in one request; after an unknown outcome, re-send only if none arrived."""
+    """Record hand-written batches in one request; after an unknown outcome, re-send only if none arrived.
+
+    `request_id` goes on every platform call it makes.
+    """
     try:
-        await client.record_offsets(product_id, batches)
+        await client.record_offsets(product_id, batches, request_id=request_id)
     except _OUTCOME_UNKNOWN:
-        held = [await _held(client, product_id, batch, _same_record) for batch in batches]
+        held = [await _held(client, product_id, batch, _same_record, request_id) for batch in batches]
         if all(h is not None for h in held):
             return RecordResult(tuple(batches), replayed=False)
         if any(h is not None for h in held):
             raise PartiallyRecordedError(
                 "the platform holds some of the batches; check before re-sending"
             ) from None
-        await client.record_offsets(product_id, batches)
+        await client.record_offsets(product_id, batches, request_id=request_id)
     return RecordResult(tuple(batches), replayed=False)

@@ -388,7 +388,8 @@ class ProductMutations:
                 recorded=[], replayed=False, user_errors=_user_errors(problems)
             )
         result, errors = await _send(
-            record_batches(platform, input.product_id, batches), ("input", "batches")
+            record_batches(platform, input.product_id, batches, request_id=info.context.request_id),
+            ("input", "batches"),
         )
         recorded = [] if result is None else [ProductOffsetBatch.from_record(b) for b in result.batches]
         return RecordProductOffsetsPayload(recorded=recorded, replayed=False, user_errors=errors)
@@ -413,7 +414,8 @@ class ProductMutations:
         )
         if batch is None:
             return OffsetProductBatchPayload(recorded=None, replayed=False, user_errors=errors)
-        result, errors = await _send(record_batch_once(platform, input.product_id, batch), None)
+        recording = record_batch_once(platform, input.product_id, batch, request_id=info.context.request_id)
+        result, errors = await _send(recording, None)
         recorded = None if result is None else ProductOffsetBatch.from_record(result.batches[0])
         replayed = result is not None and result.replayed
         return OffsetProductBatchPayload(recorded=recorded, replayed=replayed, user_errors=errors)
