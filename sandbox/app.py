@@ -62,7 +62,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
     routes: list[BaseRoute] = [*api_routes(), *openapi_routes(), *sandbox_routes(), *products.routes()]
     if config.enable_admin:
         routes += [*fault_routes(), *request_log_routes()]
-    request_log, faults = RequestLog(), Faults()
+    request_log, faults = RequestLog(), Faults(routes=routes)
     # The log sits outside the faults so it records what the client really got (fault status, or none).
     middleware = [
         Middleware(RequestLogMiddleware, log=request_log),

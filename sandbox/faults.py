@@ -1,8 +1,9 @@
 """Fault injection: sandbox-only latency, error statuses, dropped connections and lost responses on demand.
 
 Resilience tests and benchmarks need an upstream that misbehaves exactly when told to. A `FaultRule` says
-which requests it hits (a route template such as ``"POST /v1/orders"``, or a path prefix and optional
-method; neither = every API request) and what happens to them:
+which requests it hits (a route template such as ``"POST /v1/orders"``, which must be one of the app's routes
+as the request log names them, or a path prefix and optional method; neither = every API request) and what
+happens to them:
 
 * ``latency_ms``: wait before handling (combines with any of the below, or alone);
 * ``status``: answer 500/502/503, or 429 with ``Retry-After``, *without* running the endpoint;
@@ -32,13 +33,29 @@ from typing import Any, Literal, Self
 
 import httpx
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sandbox.requestlog import DROPPED_KEY, FAULT_KEY, RAW_RECEIVE_KEY, RECORD_KEY, relative_path
+from sandbox.requestlog import (
+    DROPPED_KEY,
+    FAULT_KEY,
+    RAW_RECEIVE_KEY,
+    RECORD_KEY,
+    relative_path,
+    route_templates,
+)
 
 _ROUTE_RE = re.compile(r"^([A-Z]+) (/\S*)$")
 _PARAM_RE = re.compile(r"\{[^}/]+\}")
@@ -62,6 +79,17 @@ class FaultRule(BaseModel):
     drop_connection: bool = False
     fail_after_processing: bool = False
     times: int | None = Field(default=None, ge=1)
+
+    @field_validator("route")
+    @classmethod
+    def _known_route(cls, route: str | None, info: ValidationInfo) -> str | None:
+        # A typo ("POST /v1/order") would be accepted and never fire: refuse it when the routes are known.
+        known: frozenset[str] | None = (info.context or {}).get("routes")
+        if route is not None and known is not None and _ROUTE_RE.match(route) and route not in known:
+            raise ValueError(
+                f"no route {route!r} in this sandbox (e.g. {min(known)!r}; see GET /v1/openapi.json)"
+            )
+        return route
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -129,15 +157,23 @@ def _activate(rule: FaultRule) -> _ActiveRule:
 class Faults:
     """The live fault rules of one sandbox app; safe to change from the test thread while uvicorn serves."""
 
-    def __init__(self, *, seed: int | None = None) -> None:
+    def __init__(self, *, seed: int | None = None, routes: Iterable[BaseRoute] | None = None) -> None:
+        # The app's faultable route templates (never /_sandbox/); None = rules' routes are not checked.
+        self._routes = None if routes is None else self._faultable(routes)
         self._lock = threading.Lock()
         self._rules: list[_ActiveRule] = []
         self._random = random.Random(seed)
 
     @staticmethod
-    def parse(rules: Iterable[FaultRule | Mapping[str, Any]]) -> list[FaultRule]:
-        """Validate rules given as dicts (raises `pydantic.ValidationError`)."""
-        return _RULES.validate_python([r.model_dump() if isinstance(r, FaultRule) else r for r in rules])
+    def _faultable(routes: Iterable[BaseRoute]) -> frozenset[str]:
+        return frozenset(
+            t for t in route_templates(routes) if not t.split(" ", 1)[1].startswith(_EXEMPT_PREFIX)
+        )
+
+    def parse(self, rules: Iterable[FaultRule | Mapping[str, Any]]) -> list[FaultRule]:
+        """Validate rules given as dicts (raises `pydantic.ValidationError`); routes must be the app's."""
+        data = [r.model_dump() if isinstance(r, FaultRule) else r for r in rules]
+        return _RULES.validate_python(data, context={"routes": self._routes})
 
     def set(self, rules: Iterable[FaultRule | Mapping[str, Any]]) -> None:
         """Replace every rule (validated first: on error nothing changes)."""

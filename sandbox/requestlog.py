@@ -170,6 +170,17 @@ def _route_template(route: BaseRoute, prefix: str) -> str | None:
     return f"{prefix}{path}"
 
 
+def route_templates(routes: Iterable[BaseRoute], prefix: str = "") -> frozenset[str]:
+    """Every ``"METHOD /template"`` label the log can give a request to these routes (into mounts)."""
+    labels: set[str] = set()
+    for route in routes:
+        if isinstance(route, Mount):
+            labels |= route_templates(route.routes, prefix + route.path)
+        elif isinstance(route, Route) and route.methods:
+            labels |= {f"{method} {prefix}{route.path}" for method in route.methods}
+    return frozenset(labels)
+
+
 def relative_path(path: str, base: str) -> str:
     """`path` seen from inside the app mounted at `base` (the root_path when the request reached us)."""
     return path[len(base) :] if base and path.startswith(base) else path

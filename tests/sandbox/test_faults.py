@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import select
 import socket
 import time
@@ -56,7 +57,7 @@ def _tiny_app(created: list[object], *, seed: int | None = None) -> Starlette:
 
     orders = [Route("/orders", create_order, methods=["POST"]), Route("/orders/{id}", get_order)]
     routes = [Mount("/v1", routes=orders), Route("/_sandbox/orders/{id}/fulfil", fulfil, methods=["POST"])]
-    log, faults = RequestLog(), Faults(seed=seed)
+    log, faults = RequestLog(), Faults(seed=seed, routes=routes)
     middleware = [Middleware(RequestLogMiddleware, log=log), Middleware(FaultMiddleware, faults=faults)]
     app = Starlette(routes=[*routes, *fault_routes(), *request_log_routes()], middleware=middleware)
     app.state.request_log, app.state.faults = log, faults
@@ -273,6 +274,25 @@ def test_real_sandbox_lost_response_then_keyed_retry_replays_the_same_order(
     log: RequestLog = app.state.request_log
     assert log.count(route="POST /v1/orders") == 2
     assert [r.status for r in log.filter(route="POST /v1/orders")] == [502, 201]
+
+
+def test_a_route_the_sandbox_does_not_have_is_refused_everywhere(sandbox_url: tuple[Starlette, str]) -> None:
+    """A typo'd or exempt route would never fire: 400 naming the rule's route field, rules unchanged."""
+    app, url = sandbox_url
+    app.state.faults.set([{"route": "POST /product-api/oauth/token", "latency_ms": 1}])
+    with httpx.Client(base_url=url) as client:
+        put = client.put("/_sandbox/faults", json=[{"route": "POST /v1/order", "status": 503}])
+        post = client.post(
+            "/_sandbox/faults", json={"route": "POST /_sandbox/orders/{id}/fulfil", "status": 503}
+        )
+    assert (put.status_code, post.status_code) == (400, 400)
+    assert put.headers["content-type"] == post.headers["content-type"] == "application/problem+json"
+    assert put.json()["type"] == post.json()["type"] == "https://api.cnaught.com/v1/errors/invalid-parameters"
+    assert "POST /v1/order" in put.json()["errors"]["0.route"][0]
+    assert list(post.json()["errors"]) == ["0.route"]  # POST validates a list of one, like PUT
+    with pytest.raises(ValidationError, match=re.escape("no route 'GET /v1/orders/{id}/x'")):
+        app.state.faults.add({"route": "GET /v1/orders/{id}/x", "status": 500})
+    assert [rule["route"] for rule in app.state.faults.snapshot()] == ["POST /product-api/oauth/token"]
 
 
 def test_real_sandbox_in_process_faults_without_admin_api() -> None:
