@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 from pydantic import SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -155,15 +156,20 @@ def _embedded_sandbox(settings: Settings) -> Starlette:
     from sandbox.app import create_app as create_sandbox_app
     from sandbox.config import SandboxConfig
 
-    # Pinned against SANDBOX_* variables meant for a standalone sandbox: the embedded one must accept the
-    # gateway's own key and its built-in product-platform client, or every call would be a 401.
-    config = SandboxConfig(
-        db=settings.sandbox_db,
-        fulfilment_delay=settings.sandbox_fulfilment_delay,
-        api_keys=[],
-        product_client_id=None,
-        product_client_secret=None,
-    )
+    class EmbeddedSandboxConfig(SandboxConfig):
+        # Only the values given here: SANDBOX_* variables (and .env/secrets files) are meant for a standalone
+        # sandbox; read here, a stray SANDBOX_API_KEYS would 401 every call, SANDBOX_DB share its state.
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            *_: Any,
+            **__: Any,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings,)
+
+    config = EmbeddedSandboxConfig(db=settings.sandbox_db, fulfilment_delay=settings.sandbox_fulfilment_delay)
     return create_sandbox_app(config)
 
 
