@@ -39,6 +39,21 @@ class Retirement:
     url: str | None
 
 
+# Converted nested projects by upstream id, for one page of orders: a page repeats a few projects across
+# many allocations (50 orders: ~200 allocations, ~4 projects), and the copies in one upstream response are
+# the same data, so one read-only `Project` each serves them all.
+ProjectMemo = dict[str, Project]
+
+
+def _project(project: models.Project, memo: ProjectMemo | None) -> Project:
+    if memo is None:
+        return Project.from_backend(project)
+    converted = memo.get(project.id)
+    if converted is None:
+        converted = memo[project.id] = Project.from_backend(project)
+    return converted
+
+
 @strawberry.type(description="The part of a fulfilled order that one project supplied.")
 class ProjectAllocation:
     amount_kg: float
@@ -46,11 +61,14 @@ class ProjectAllocation:
     retirements: list[Retirement]
 
     @classmethod
-    def from_backend(cls, allocation: models.ProjectAllocation) -> ProjectAllocation:
+    def from_backend(
+        cls, allocation: models.ProjectAllocation, projects: ProjectMemo | None = None
+    ) -> ProjectAllocation:
+        """Convert an allocation; `projects` shares one `Project` per upstream id (see `ProjectMemo`)."""
         return cls(
             amount_kg=allocation.amount_kg,
             # A nested project lacks credit issuances; `creditIssuances` loads them once per project.
-            project=Project.from_backend(allocation.project),
+            project=_project(allocation.project, projects),
             retirements=[
                 Retirement(serial_number_range=r.serial_number_range, url=r.url)
                 for r in allocation.retirements
@@ -101,7 +119,8 @@ class Order(Node):
         return await fetch_checkout_session_node(info, self.checkout_session_upstream_id)
 
     @classmethod
-    def from_backend(cls, order: models.Order) -> Order:
+    def from_backend(cls, order: models.Order, projects: ProjectMemo | None = None) -> Order:
+        """Convert an order; pass one `projects` memo for every order of the same upstream page."""
         return cls(
             upstream_id=order.id,
             order_number=order.order_number,
@@ -114,7 +133,9 @@ class Order(Node):
             callback_url=order.callback_url,
             certificate_public_url=order.certificate_public_url,
             certificate_download_public_url=order.certificate_download_public_url,
-            project_allocations=[ProjectAllocation.from_backend(a) for a in order.project_allocations],
+            project_allocations=[
+                ProjectAllocation.from_backend(a, projects) for a in order.project_allocations
+            ],
             subaccount_upstream_id=order.subaccount_id,
             checkout_session_upstream_id=order.checkout_session_id,
         )
@@ -150,7 +171,10 @@ async def list_orders(
             context.loaders.prime_order(order, subaccount_id)
         return orders
 
-    return await fetch_connection(request, fetch, lambda order: order.id, Order.from_backend)
+    projects: ProjectMemo = {}
+    return await fetch_connection(
+        request, fetch, lambda order: order.id, lambda order: Order.from_backend(order, projects)
+    )
 
 
 @strawberry.type
