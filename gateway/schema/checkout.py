@@ -103,8 +103,9 @@ class CreateCheckoutSessionPayload(MutationPayload):
 
     @classmethod
     def from_outcome(cls, outcome: Outcome[models.CheckoutSession]) -> Self:
-        session = None if outcome.value is None else CheckoutSession.from_backend(outcome.value)
-        return cls(checkout_session=session, replayed=False, user_errors=outcome.user_errors)
+        return cls(
+            checkout_session=outcome.converted(CheckoutSession.from_backend), **outcome.payload_fields()
+        )
 
 
 @strawberry.type

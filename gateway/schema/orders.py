@@ -252,13 +252,7 @@ class OrderPayload(MutationPayload):
 
     @classmethod
     def from_outcome(cls, outcome: KeyedOutcome[models.Order]) -> Self:
-        order = None if outcome.value is None else Order.from_backend(outcome.value)
-        return cls(
-            order=order,
-            replayed=outcome.replayed,
-            user_errors=outcome.user_errors,
-            idempotency_key=outcome.idempotency_key,
-        )
+        return cls(order=outcome.converted(Order.from_backend), **outcome.payload_fields())
 
 
 @strawberry.type

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pydantic
 import strawberry
@@ -26,6 +26,7 @@ from gateway.schema.errors import (
 )
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @strawberry.type(description="Fields every mutation payload has.")
@@ -50,6 +51,14 @@ class Outcome(Generic[T]):
 
     value: T | None = None
     user_errors: list[UserError] = field(default_factory=list)
+
+    def converted(self, convert: Callable[[T], R]) -> R | None:
+        """The value as the payload shows it, or None when the mutation did not happen."""
+        return None if self.value is None else convert(self.value)
+
+    def payload_fields(self) -> dict[str, Any]:
+        """The `MutationPayload` fields. Never a replay: the upstream keeps no idempotency for this call."""
+        return {"replayed": False, "user_errors": self.user_errors}
 
 
 async def attempt(
@@ -85,14 +94,20 @@ def _validation_errors(exc: pydantic.ValidationError, renames: Mapping[str, str]
     return errors
 
 
-@dataclass
-class KeyedOutcome(Generic[T]):
+@dataclass(kw_only=True)
+class KeyedOutcome(Outcome[T]):
     """The result of `attempt_keyed`: `Outcome` plus the idempotency key used and the replay flag."""
 
     idempotency_key: str
-    value: T | None = None
     replayed: bool = False
-    user_errors: list[UserError] = field(default_factory=list)
+
+    def payload_fields(self) -> dict[str, Any]:
+        """The payload fields of an idempotent mutation: the replay flag and the key to retry with."""
+        return {
+            **super().payload_fields(),
+            "replayed": self.replayed,
+            "idempotency_key": self.idempotency_key,
+        }
 
 
 async def attempt_keyed(

@@ -172,8 +172,7 @@ class SubaccountPayload(MutationPayload):
 
     @classmethod
     def from_outcome(cls, outcome: Outcome[models.Subaccount]) -> Self:
-        subaccount = None if outcome.value is None else Subaccount.from_backend(outcome.value)
-        return cls(subaccount=subaccount, replayed=False, user_errors=outcome.user_errors)
+        return cls(subaccount=outcome.converted(Subaccount.from_backend), **outcome.payload_fields())
 
 
 @strawberry.type
@@ -183,13 +182,7 @@ class CreateSubaccountPayload(MutationPayload):
 
     @classmethod
     def from_outcome(cls, outcome: KeyedOutcome[models.Subaccount]) -> Self:
-        subaccount = None if outcome.value is None else Subaccount.from_backend(outcome.value)
-        return cls(
-            subaccount=subaccount,
-            replayed=outcome.replayed,
-            user_errors=outcome.user_errors,
-            idempotency_key=outcome.idempotency_key,
-        )
+        return cls(subaccount=outcome.converted(Subaccount.from_backend), **outcome.payload_fields())
 
 
 @strawberry.type
@@ -309,7 +302,7 @@ class SubaccountMutations:
 
         outcome = await attempt(call)
         return DeleteSubaccountPayload(
-            deleted_subaccount_upstream_id=outcome.value, replayed=False, user_errors=outcome.user_errors
+            deleted_subaccount_upstream_id=outcome.value, **outcome.payload_fields()
         )
 
     @strawberry.mutation(description="Set a subaccount's logo from a public URL or an uploaded file.")
