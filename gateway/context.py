@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from gateway.auth import Principal, pass_through_principal, sandbox_principal
+from gateway.auth.authenticate import bearer_token as parse_bearer
 from gateway.auth.middleware import principal_of
 from gateway.backend.client import CallOptions
 from gateway.loaders import CatalogueCache, Loaders, build_loaders
@@ -77,12 +78,7 @@ GatewayInfo = strawberry.Info[GatewayContext, Any]
 
 def bearer_token(request: Request | WebSocket | None) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header, if the request has one."""
-    if request is None:
-        return None
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
+    return None if request is None else parse_bearer(request.headers.get("authorization"))
 
 
 def default_principal(settings: Settings, request: Request | WebSocket | None) -> Principal:

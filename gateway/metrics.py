@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
+from gateway.auth.authenticate import bearer_token
 from gateway.backend import RequestEvent
 from gateway.masking import INTERNAL_ERROR_CODE
 from gateway.view import is_request_error, request_error_code
@@ -277,9 +278,9 @@ def metrics_route(metrics: GatewayMetrics, *, token: str | None = None) -> Route
 
 
 def _bearer_matches(header: str | None, token: str) -> bool:
-    scheme, _, value = (header or "").partition(" ")
+    value = bearer_token(header)
     # Constant-time comparison: the token must not be guessable from response timings.
-    return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), token.encode())
+    return value is not None and hmac.compare_digest(value.encode(), token.encode())
 
 
 def extension_factory(metrics: GatewayMetrics) -> Callable[[], SchemaExtension]:
