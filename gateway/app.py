@@ -119,8 +119,8 @@ def _admission_middleware(settings: Settings, metrics: GatewayMetrics | None) ->
     if settings.max_in_flight == 0:
         return []
     on_shed = metrics.shed_requests.inc if metrics is not None else None
-    options = {"max_in_flight": settings.max_in_flight, "queue_timeout": settings.queue_timeout}
-    return [Middleware(AdmissionMiddleware, **options, on_shed=on_shed)]
+    limit, wait = settings.max_in_flight, settings.queue_timeout
+    return [Middleware(AdmissionMiddleware, max_in_flight=limit, queue_timeout=wait, on_shed=on_shed)]
 
 
 def _secret(value: SecretStr | None) -> str | None:
