@@ -137,8 +137,12 @@ def log_config(level: str) -> dict[str, Any]:
     filters["redact_secrets"] = {"()": "gateway.redaction.RedactSecrets"}
     filters["request_id"] = {"()": "gateway.request_id.RequestIdFilter"}
     for handler in config["handlers"].values():
-        # On the handlers, so they see every logger's records.
-        handler["filters"] = ["redact_secrets", "request_id"]
+        # On the handlers, so they see every logger's records; the tag first, so it is redacted too.
+        handler["filters"] = ["request_id", "redact_secrets"]
+    for formatter in config["formatters"].values():
+        # And each finished line once more (`gateway.redaction.redacting_formatter`).
+        formatter["inner"] = formatter.pop("()")
+        formatter["()"] = "gateway.redaction.redacting_formatter"
     # The request's correlation id on lines logged while serving it (the filter sets `request_tag`).
     default = config["formatters"]["default"]
     default["fmt"] = default["fmt"].replace("%(message)s", "%(request_tag)s%(message)s")

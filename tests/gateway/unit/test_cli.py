@@ -115,7 +115,7 @@ def test_log_config_prints_the_gateway_and_redacts_every_handler() -> None:
     assert config["loggers"]["gateway"]["level"] == "INFO"
     assert config["loggers"]["strawberry"]["handlers"] == ["default"]
     assert all(
-        handler["filters"] == ["redact_secrets", "request_id"] for handler in config["handlers"].values()
+        handler["filters"] == ["request_id", "redact_secrets"] for handler in config["handlers"].values()
     )
 
 
