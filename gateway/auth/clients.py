@@ -7,6 +7,11 @@ File shape (JSON shown; TOML uses ``[[clients]]`` tables with the same keys)::
 
 Only the hash is stored, so the file itself is not a secret worth stealing; a presented token is hashed and
 compared against every entry in constant time, so timing does not reveal how close a guess came.
+
+Bindings fail closed: ``subaccount_id`` is either left out (an unbound client, which sees every subaccount)
+or a subaccount's upstream id; a blank, ``null``, non-string or otherwise malformed value refuses the whole
+file, as do two entries with one name (names key rate-limit budgets and idempotency namespaces) or one token.
+Errors are one line naming ``GATEWAY_CLIENTS_FILE`` and the entry, never a token or its hash.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ import json
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gateway.auth.errors import ClientsFileError
 from gateway.auth.principal import ALL_SCOPES, Principal
+from gateway.ids import UPSTREAM_ID_HELP, is_upstream_id
 
 
 def hash_token(token: str) -> str:
@@ -37,6 +43,19 @@ class ClientEntry(BaseModel):
     token_sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
     scopes: frozenset[str]
     subaccount_id: str | None = None
+
+    @field_validator("subaccount_id", mode="before")
+    @classmethod
+    def _binding(cls, value: object) -> object:
+        # Runs only when the key is present: absent means unbound, anything present must be a real binding.
+        if not isinstance(value, str) or not is_upstream_id(value):
+            blank = value is None or (isinstance(value, str) and not value.strip())
+            problem = "is blank" if blank else "is not a subaccount id"
+            raise ValueError(
+                f"{problem}: give the subaccount's upstream id ({UPSTREAM_ID_HELP}), "
+                "or leave the key out for an unbound client"
+            )
+        return value
 
     @field_validator("scopes")
     @classmethod
@@ -57,6 +76,17 @@ class ClientsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     clients: list[ClientEntry]
+
+    @model_validator(mode="after")
+    def _distinct(self) -> ClientsFile:
+        for what, values in (
+            ("name", [c.name for c in self.clients]),
+            ("token", [c.token_sha256.lower() for c in self.clients]),
+        ):
+            for index, value in enumerate(values):
+                if value in values[:index]:
+                    raise ValueError(f"clients[{index}] has the {what} of an earlier entry")
+        return self
 
 
 class ClientRegistry:
@@ -81,10 +111,39 @@ class ClientRegistry:
     @classmethod
     def load(cls, path: Path) -> ClientRegistry:
         """Read a clients file; `.toml` files are TOML, anything else JSON."""
+        where = f"GATEWAY_CLIENTS_FILE ({path})"
         try:
             raw = path.read_bytes()
+        except OSError as exc:
+            raise ClientsFileError(f"{where}: cannot read it: {exc.strerror or exc}") from None
+        try:
             data = tomllib.loads(raw.decode()) if path.suffix == ".toml" else json.loads(raw)
+        except ValueError as exc:  # JSON, TOML and UTF-8 errors say where, never quote the content
+            raise ClientsFileError(f"{where}: not valid {_format(path)}: {exc}") from None
+        try:
             return cls(ClientsFile.model_validate(data).clients)
-        except (OSError, ValueError, ValidationError) as exc:
-            # ValidationError is a ValueError; the message names fields, never token values.
-            raise ClientsFileError(f"cannot load clients file {path}: {exc}") from None
+        except ValidationError as exc:
+            raise ClientsFileError(f"{where}: {_problems(exc, data)}") from None
+
+
+def _format(path: Path) -> str:
+    return "TOML" if path.suffix == ".toml" else "JSON"
+
+
+def _problems(exc: ValidationError, data: object) -> str:
+    """The validation errors on one line, each at its entry (index and name); input values left out."""
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(f"{_location(error['loc'], data)}: {message}" if error["loc"] else message)
+    return "; ".join(problems)
+
+
+def _location(loc: tuple[int | str, ...], data: object) -> str:
+    if len(loc) < 2 or loc[0] != "clients" or not isinstance(loc[1], int):
+        return ".".join(str(part) for part in loc)
+    entries = data.get("clients") if isinstance(data, dict) else None
+    entry = entries[loc[1]] if isinstance(entries, list) and loc[1] < len(entries) else None
+    name = entry.get("name") if isinstance(entry, dict) else None
+    label = f"clients[{loc[1]}]" + (f" ({name!r})" if isinstance(name, str) and name else "")
+    return ".".join([label, *(str(part) for part in loc[2:])])
