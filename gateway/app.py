@@ -29,6 +29,7 @@ from gateway.health import health_routes
 from gateway.loaders import CatalogueCache
 from gateway.masking import MaskInternalErrors
 from gateway.metrics import GatewayMetrics, HttpMetricsMiddleware, extension_factory, metrics_route
+from gateway.preflight import settings_for_app
 from gateway.products.setup import build_product_client
 from gateway.request_id import RequestIdMiddleware
 from gateway.schema import build_schema
@@ -50,7 +51,9 @@ def create_app(
 ) -> Starlette:
     """Build the gateway.
 
-    settings: the configuration; ``None`` reads it from ``GATEWAY_*`` environment variables.
+    settings: the configuration, checked by `gateway.preflight.preflight` (ConfigError when bad); ``None``
+        reads it from ``GATEWAY_*`` environment variables, and a bad one exits with status 2 and one line
+        per problem on stderr (uvicorn would print a factory's exception as a traceback).
     transport: the httpx transport to the upstream (tests pass a mock or an in-process one); ``None``
         means a pooled network connection to ``settings.upstream_url``, or the embedded sandbox when no
         upstream URL is set.
@@ -59,7 +62,7 @@ def create_app(
     ``/sandbox`` (e.g. ``/sandbox/v1/portfolios``). With metrics on, ``app.state.metrics`` is the app's
     `GatewayMetrics` (its own registry) served at ``/metrics``.
     """
-    settings = settings or Settings()
+    settings = settings_for_app(settings)  # checked before anything is built; see gateway.preflight
     security = _security(settings)
     metrics = _metrics(settings, security)
     sandbox_app = _embedded_sandbox(settings) if settings.embedded_sandbox else None
@@ -213,8 +216,8 @@ def _startup_objects_frozen() -> Iterator[None]:
 def _announce_sandbox() -> None:
     logger.warning(
         "SANDBOX MODE: GATEWAY_UPSTREAM_URL is not set, so the gateway runs on its embedded, in-process "
-        "sandbox. No real carbon credits are bought. Set GATEWAY_UPSTREAM_URL and GATEWAY_UPSTREAM_API_KEY "
-        "to use the real offsets API."
+        "sandbox, open to any caller. No real carbon credits are bought. Set GATEWAY_UPSTREAM_URL and "
+        "GATEWAY_UPSTREAM_API_KEY to use the real offsets API."
     )
 
 

@@ -126,7 +126,7 @@ def _jwt_verifier(security: SecuritySettings) -> JwtVerifier | None:
 
 def _log_mode(mode: AuthMode, clients: ClientRegistry | None, verifier: JwtVerifier | None) -> None:
     if mode is AuthMode.SANDBOX:
-        logger.warning("auth: sandbox mode - the gateway is OPEN to any caller (embedded sandbox only)")
+        pass  # said once, with the rest of sandbox mode, when the embedded sandbox starts (gateway.app)
     elif mode is AuthMode.OPEN:
         logger.warning("auth: OPEN mode - anyone may spend the gateway's upstream key")
     elif mode is AuthMode.PASS_THROUGH:

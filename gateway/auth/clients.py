@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from gateway.auth.errors import ClientsFileError
 from gateway.auth.principal import ALL_SCOPES, Principal
+from gateway.config_files import load_failure
 
 
 def hash_token(token: str) -> str:
@@ -86,5 +87,5 @@ class ClientRegistry:
             data = tomllib.loads(raw.decode()) if path.suffix == ".toml" else json.loads(raw)
             return cls(ClientsFile.model_validate(data).clients)
         except (OSError, ValueError, ValidationError) as exc:
-            # ValidationError is a ValueError; the message names fields, never token values.
-            raise ClientsFileError(f"cannot load clients file {path}: {exc}") from None
+            # The reason names fields, never the path, token hashes or other values.
+            raise ClientsFileError(f"cannot load clients file: {load_failure(exc)}") from None
