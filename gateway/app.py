@@ -31,6 +31,7 @@ from gateway.masking import MaskInternalErrors
 from gateway.metrics import GatewayMetrics, HttpMetricsMiddleware, extension_factory, metrics_route
 from gateway.preflight import settings_for_app
 from gateway.products.setup import build_product_client
+from gateway.reload import reload_on_sighup
 from gateway.request_id import RequestIdMiddleware
 from gateway.schema import build_schema
 from gateway.security.wiring import Security, build_security
@@ -119,9 +120,11 @@ def _graphql_routes(
     settings: Settings, security: Security, metrics: GatewayMetrics | None
 ) -> list[BaseRoute]:
     local_assets = assets_vendored()
-    graphiql = render_page(local=local_assets) if settings.graphiql_enabled else None
     observed = [extension_factory(metrics)] if metrics is not None else []
     schema = build_schema(extensions=[*observed, *schema_extensions(settings), *security.schema_extensions()])
+    # With trusted documents GraphiQL's introspection query would be refused: the page gets the schema.
+    embedded = schema if security.queries.trusted is not None else None
+    graphiql = render_page(local=local_assets, schema=embedded) if settings.graphiql_enabled else None
     # "Did you mean ...?" hints would map the schema for callers who may not introspect it.
     schema.config.disable_field_suggestions = not settings.introspection_enabled
     view = GatewayGraphQL(
@@ -189,6 +192,7 @@ def _lifespan(
                 upstream = upstream or httpx.ASGITransport(app=sandbox_app)
                 _announce_sandbox()
             await stack.enter_async_context(app.state.security.running())
+            stack.enter_context(reload_on_sighup(app.state.security))
             http = await stack.enter_async_context(_http_client(settings, upstream))
             state = _lifespan_state(settings, http, app.state.metrics)
             stack.enter_context(_startup_objects_frozen())

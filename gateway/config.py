@@ -187,8 +187,11 @@ class Settings(BaseSettings):
 
     @property
     def graphiql_enabled(self) -> bool:
-        """Whether GraphiQL is served: the explicit setting, else on only for the embedded sandbox."""
-        return self.embedded_sandbox if self.graphiql is None else self.graphiql
+        """Whether GraphiQL is served: the explicit setting, else on only for the embedded sandbox without
+        trusted documents (which refuse GraphiQL's own queries; see `gateway.graphiql`)."""
+        if self.graphiql is not None:
+            return self.graphiql
+        return self.embedded_sandbox and self.security.trusted_documents_file is None
 
     @property
     def safe_upstream_url(self) -> str:

@@ -78,6 +78,10 @@ class Authenticator:
         _log_mode(mode, clients, verifier)
         return cls(mode, clients=clients, jwt=verifier)
 
+    def use_clients(self, clients: ClientRegistry) -> None:
+        """Authenticate client tokens against `clients` from now on (a reload of the clients file)."""
+        self._clients = clients
+
     def anonymous(self) -> Principal:
         """The principal of a request that presented nothing and needs nothing (a GraphiQL page load).
 
