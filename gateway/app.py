@@ -29,6 +29,7 @@ from gateway.health import health_routes
 from gateway.loaders import CatalogueCache
 from gateway.masking import MaskInternalErrors
 from gateway.metrics import GatewayMetrics, HttpMetricsMiddleware, extension_factory, metrics_route
+from gateway.operation_selection import OperationSelection
 from gateway.products.setup import build_product_client
 from gateway.request_id import RequestIdMiddleware
 from gateway.schema import build_schema
@@ -85,7 +86,12 @@ def schema_extensions(settings: Settings) -> list[ExtensionFactory]:
 
     ParserCache and ValidationCache keep their LRU caches at module level, so they work across requests.
     """
-    extensions: list[ExtensionFactory] = [ParserCache, ValidationCache, MaskInternalErrors]
+    extensions: list[ExtensionFactory] = [
+        ParserCache,
+        OperationSelection,
+        ValidationCache,
+        MaskInternalErrors,
+    ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
     return extensions
