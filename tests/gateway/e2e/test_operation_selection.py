@@ -1,4 +1,4 @@
-"""A document's operation must be chosen unambiguously, or nothing runs (proven by the sandbox's request log)."""
+"""A document's operation must be chosen, or nothing runs (the sandbox's request log proves it)."""
 
 from __future__ import annotations
 
