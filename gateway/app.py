@@ -30,6 +30,7 @@ from gateway.health import health_routes
 from gateway.loaders import CatalogueCache
 from gateway.masking import MaskInternalErrors
 from gateway.metrics import GatewayMetrics, HttpMetricsMiddleware, extension_factory, metrics_route
+from gateway.operation_selection import OperationSelection
 from gateway.preflight import settings_for_app
 from gateway.products.setup import build_product_client
 from gateway.reload import reload_on_sighup
@@ -95,7 +96,12 @@ def schema_extensions(settings: Settings) -> list[ExtensionFactory]:
 
     ParserCache and ValidationCache keep their LRU caches at module level, so they work across requests.
     """
-    extensions: list[ExtensionFactory] = [ParserCache, ValidationCache, MaskInternalErrors]
+    extensions: list[ExtensionFactory] = [
+        ParserCache,
+        OperationSelection,
+        ValidationCache,
+        MaskInternalErrors,
+    ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
     return extensions

@@ -73,7 +73,8 @@ class SecuritySettings(BaseSettings):
         default_factory=list, description="Browser origins allowed by CORS (comma-separated)."
     )
     csrf_protection: bool = Field(
-        default=True, description="Refuse GET/multipart requests without a non-simple header (CSRF)."
+        default=True,
+        description="Refuse simple cross-site requests (GET, form/text POST) without preflight proof (CSRF).",
     )
     request_timeout: float = Field(default=30.0, gt=0, description="Seconds one HTTP request may take.")
     max_body_bytes: int = Field(
