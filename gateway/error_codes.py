@@ -91,7 +91,10 @@ ERROR_CODES: dict[ErrorCode, CodeInfo] = {
         "variables do not coerce; a bad id, cursor or argument",
     ),
     ErrorCode.BAD_REQUEST: CodeInfo(
-        E, "400", "not a GraphQL request (body not a JSON object, no query, bad persisted-query extension)"
+        E,
+        f"400; {_REQUEST} (operation not chosen)",
+        "not a GraphQL request (body not a JSON object, no query, bad persisted-query extension); several "
+        "operations and no `operationName`, or one naming no operation (nothing runs)",
     ),
     ErrorCode.METHOD_NOT_ALLOWED: CodeInfo(E, "405", "a mutation over GET, or a method other than GET/POST"),
     ErrorCode.UNAUTHENTICATED: CodeInfo(

@@ -30,6 +30,7 @@ import orjson
 import redis.asyncio as redis
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.config_files import load_failure
 from gateway.redis_breaker import RedisBreaker, RedisUnavailableError
 from gateway.security.responses import send_error
 
@@ -37,6 +38,10 @@ NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
 NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
 NOT_TRUSTED = "PERSISTED_QUERY_NOT_IN_LIST"
 BAD_REQUEST = "BAD_REQUEST"
+
+
+class TrustedDocumentsError(ValueError):
+    """The trusted-documents manifest is missing or malformed (a start-up or reload error)."""
 
 
 class PersistedQueryError(Exception):
@@ -131,7 +136,10 @@ class TrustedDocuments:
 
     @classmethod
     def load(cls, path: Path) -> TrustedDocuments:
-        """Read a manifest: ``{hash: document}`` or Apollo's persisted query manifest format."""
+        """Read a manifest: ``{hash: document}`` or Apollo's persisted query manifest format.
+
+        TrustedDocumentsError, in one line without the path, when the file cannot be used.
+        """
         try:
             data = json.loads(path.read_text())
             if isinstance(data, dict) and isinstance(data.get("operations"), list):
@@ -139,8 +147,10 @@ class TrustedDocuments:
             if isinstance(data, dict) and all(isinstance(v, str) for v in data.values()):
                 return cls(data)
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path}: cannot load trusted documents: {exc}") from None
-        raise ValueError(f"{path}: not a trusted documents manifest")
+            raise TrustedDocumentsError(f"cannot load trusted documents: {load_failure(exc)}") from None
+        raise TrustedDocumentsError(
+            "not a trusted documents manifest: expected {hash: document} or {operations: [{id, body}]}"
+        )
 
 
 class PersistedQueries:

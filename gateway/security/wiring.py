@@ -34,15 +34,30 @@ from gateway.persisted import (
 from gateway.ratelimit import CostRateLimiter
 from gateway.redis_breaker import RedisBreaker, connect
 from gateway.security.guard import GuardConfig, OperationGuard
-from gateway.security.middleware import BodySizeLimitMiddleware, CSRFMiddleware, RequestTimeoutMiddleware
+from gateway.security.middleware import (
+    PREFLIGHT_HEADERS,
+    BodySizeLimitMiddleware,
+    CSRFMiddleware,
+    RequestTimeoutMiddleware,
+)
 from gateway.security.redaction import RedactingFilter, install_redaction, remove_redaction
 from gateway.security.settings import SecuritySettings
 
 logger = logging.getLogger(__name__)
 
 GRAPHQL_PATHS = frozenset({"/graphql", "/graphql/"})
-#: Headers browsers may send cross-origin to /graphql once the origin is allowed.
-CORS_HEADERS = ["authorization", "content-type", "apollo-require-preflight", "x-apollo-operation-name"]
+#: Headers browsers may send cross-origin to /graphql once the origin is allowed: credentials, the CSRF
+#: preflight headers, Apollo's client awareness headers and the caller's own request id.
+CORS_HEADERS = [
+    "authorization",
+    "content-type",
+    *PREFLIGHT_HEADERS,
+    "apollographql-client-name",
+    "apollographql-client-version",
+    "x-request-id",
+]
+#: Response headers browser code may read: when to retry, and the id to quote to support.
+CORS_EXPOSED_HEADERS = ["retry-after", "x-request-id"]
 
 
 @dataclass
@@ -72,7 +87,7 @@ class Security:
                 allow_origins=s.cors_origins,
                 allow_methods=["GET", "POST"],
                 allow_headers=CORS_HEADERS,
-                expose_headers=["retry-after"],
+                expose_headers=CORS_EXPOSED_HEADERS,
                 max_age=600,
             ),
             Middleware(RequestTimeoutMiddleware, seconds=s.request_timeout, paths=GRAPHQL_PATHS),
