@@ -3,6 +3,7 @@
     python bench/overload.py                         # capacity, then 60 s at 150% of it
     python bench/overload.py --duration 120 --compare    # also the same load with admission control off
     python bench/overload.py --max-in-flight 32 --upstream-latency-ms 50
+    python bench/overload.py --sweep --upstream-latency-ms 100   # throughput by concurrency, no limit
 
 Steps: start the sandbox and one gateway (uvicorn subprocesses, uvloop + httptools, like production);
 measure the gateway's closed-loop capacity (`--connections` keep-alive connections sending the query back
@@ -324,6 +325,17 @@ def open_loop(gateway: Server, rate: float, duration: float) -> OpenLoop:
     return run
 
 
+def sweep(args: argparse.Namespace) -> None:
+    """Closed-loop throughput at growing concurrency with admission off: where it stops growing is the
+    concurrency the worker needs; past it, requests only wait (latency by Little's law: c / throughput)."""
+    with servers(0, args.upstream_latency_ms) as gateway:
+        print(f"{'connections':>11} {'req/s':>7} {'latency ms':>10}")
+        for connections in (1, 2, 4, 8, 16, 32, 64, 128, 256):
+            rate = asyncio.run(capacity(gateway.url, connections, 1.0, args.capacity_seconds))
+            print(f"{connections:>11} {rate:>7.0f} {connections / rate * 1000 if rate else 0:>10.0f}")
+        print(cpu_pressure())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of open-loop load")
@@ -335,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--upstream-latency-ms", type=float, default=0.0, help="sandbox latency per call")
     parser.add_argument("--compare", action="store_true", help="also run with admission control off")
     parser.add_argument("--slices", type=int, default=10, help="print per-interval figures every N s")
+    parser.add_argument("--sweep", action="store_true", help="closed-loop req/s by concurrency, no limit")
     args = parser.parse_args(argv)
     try:
         import uvloop
@@ -342,6 +355,9 @@ def main(argv: list[str] | None = None) -> int:
         uvloop.install()
     except ImportError:
         pass
+    if args.sweep:
+        sweep(args)
+        return 0
     variants = [("admission on", args.max_in_flight)] + ([("admission off", 0)] if args.compare else [])
     results = []
     rate = args.rate
