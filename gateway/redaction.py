@@ -1,8 +1,9 @@
-"""The CLI's log filter: `RedactingFilter` (gateway.security.redaction) primed with the configured secrets.
+"""The CLI's log redaction: `RedactingFilter` (gateway.security.redaction) primed with the configured secrets.
 
 Defence in depth: no code of ours logs a key or the upstream URL's credentials, but a third-party
-exception message might quote them. `offsets-gateway serve` puts this filter on uvicorn's handlers from
-the first log line (before the app's lifespan installs its own redactor, and after it removed it).
+exception message might quote them. `offsets-gateway serve` wraps uvicorn's formatters with it
+(`redacting_formatter`) from the first log line, so every finished line is redacted - before the app's
+lifespan installs its own filter, while it serves, and after it removed it.
 """
 
 from __future__ import annotations

@@ -36,6 +36,10 @@ _PATTERNS = (
     # Credential-named query or form parameters: ?api_key=..., &token=..., access_token=...
     re.compile(r"(?i)\b((?:api[_-]?key|apikey|key|token|access[_-]?token|secret|password|auth)=)[^&\s\"']+"),
 )
+#: Lower-case fragments one of which every pattern's match contains: clean text costs a few substring scans.
+_TRIGGERS = ("eyj", "bearer", "sk_", "://", "basic", "key=", "token=", "secret=", "password=", "auth=")
+#: Argument types whose text cannot hold a secret (bool is an int).
+_PLAIN_VALUES = (int, float, type(None))
 #: The logger of uvicorn's access log lines.
 ACCESS_LOGGER = "uvicorn.access"
 #: Times percent-decoding is repeated (a double-encoded secret is decoded twice).
@@ -65,7 +69,11 @@ class RedactingFilter(logging.Filter):
 
     def _redact_plain(self, text: str) -> str:
         for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        lowered = text.lower()
+        if not any(trigger in lowered for trigger in _TRIGGERS):
+            return text
         for pattern in _PATTERNS:
             text = pattern.sub(_replacement, text)
         return text
@@ -96,8 +104,11 @@ class RedactingFilter(logging.Filter):
     def _redacted_arg(self, arg: Any) -> Any:
         if isinstance(arg, str):
             return self.redact(arg)
-        if isinstance(arg, BaseException | bytes) or not isinstance(arg, int | float | type(None)):
-            text = str(arg)
+        if not isinstance(arg, _PLAIN_VALUES):
+            try:
+                text = str(arg)
+            except Exception:
+                return arg  # formatting the record will say so; a filter must not raise
             redacted = self.redact(text)
             return redacted if redacted != text else arg  # e.g. an exception whose message holds a key
         return arg
