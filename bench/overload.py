@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import statistics
 import time
@@ -159,6 +160,7 @@ class Slice:
     ok: list[float] = field(default_factory=list)  # latencies of 200s
     shed: list[float] = field(default_factory=list)  # latencies of 503s
     other: int = 0
+    other_kinds: collections.Counter[str] = field(default_factory=collections.Counter)
     rss: float = 0.0
 
 
@@ -225,6 +227,7 @@ class OpenLoop:
             )
         except OSError:
             self.slices[second].other += 1
+            self.slices[second].other_kinds["connect failed"] += 1
             return
         finally:
             self._opening -= 1
@@ -244,6 +247,7 @@ class OpenLoop:
             bucket.shed.append(latency)
         else:
             bucket.other += 1
+            bucket.other_kinds[str(status)] += 1
         self._idle.append(connection)
 
     async def _sample_rss(self, start: float) -> None:
@@ -296,6 +300,15 @@ def print_slices(run: OpenLoop, every: int) -> None:
             f"{first:>6} {len(ok) / len(chunk):>7.0f} {shed / len(chunk):>7.0f} {errors:>5}"
             f" {percentile(ok, 0.5) * 1000:>10.0f} {percentile(ok, 0.99) * 1000:>10.0f} {rss:>7.0f}"
         )
+
+
+def error_kinds(run: OpenLoop) -> str:
+    """What the errors were: statuses other than 200/503, failed connects, unsent and unanswered requests."""
+    kinds: collections.Counter[str] = collections.Counter()
+    for bucket in run.slices:
+        kinds.update(bucket.other_kinds)
+    kinds.update({"unsent": run.unsent, "unanswered": run.unanswered})
+    return ", ".join(f"{kind}: {count}" for kind, count in sorted(kinds.items()) if count) or "none"
 
 
 def print_summary(label: str, rate: float, figures: dict[str, float]) -> None:
@@ -368,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
             run = open_loop(gateway, rate, args.duration)
             print(f"\n{label}: {rate:.0f} req/s open-loop for {args.duration:g} s")
             print_slices(run, args.slices)
+            print(f"errors: {error_kinds(run)}")
             results.append((label, summary(run)))
     print(f"\n{SUMMARY_HEADER}")
     for label, figures in results:
