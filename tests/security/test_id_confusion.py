@@ -178,7 +178,11 @@ SCHEMA = build_schema(extensions=[MaskInternalErrors, lambda: OperationGuard(con
 SETTINGS = gateway_settings()
 
 
-def run_bound(query: str, variables: dict[str, Any]) -> tuple[Any, EveryIdExists]:
+#: The same schema without the guard: the resolvers' own checks (`call_options`, the subaccount loader).
+UNGUARDED = build_schema(extensions=[MaskInternalErrors])
+
+
+def run_bound(query: str, variables: dict[str, Any], schema: Any = SCHEMA) -> tuple[Any, EveryIdExists]:
     upstream = EveryIdExists()
     principal = Principal(name="client:tenant", scopes=ALL_SCOPES, subaccount_id=BOUND)
 
@@ -186,7 +190,7 @@ def run_bound(query: str, variables: dict[str, Any]) -> tuple[Any, EveryIdExists
         async with httpx.AsyncClient(transport=upstream.transport()) as http:
             backend = OffsetsClient(http, base_url=BASE, api_key=KEY, retry=RetryPolicy(max_attempts=1))
             context = await build_context(None, None, client=backend, settings=SETTINGS, principal=principal)
-            return await SCHEMA.execute(query, variable_values=variables, context_value=context)
+            return await schema.execute(query, variable_values=variables, context_value=context)
 
     return asyncio.run(execute()), upstream
 
@@ -206,6 +210,13 @@ def test_in_process_no_id_reaches_another_subaccount(field: str, value: str) -> 
     assert upstream.reached() <= {BOUND}, (field, value, upstream.calls)
     names = {n for n in json.dumps(result.data).split('"') if n.startswith("Sub ")}
     assert names <= {f"Sub {BOUND}"}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(OPERATIONS)), ids_around("QWI6Y2Rl"))
+def test_without_the_guard_the_resolvers_still_keep_the_tenant_in(field: str, value: str) -> None:
+    _, upstream = run_bound(OPERATIONS[field], {"id": value}, UNGUARDED)
+    assert upstream.reached() <= {BOUND}, (field, value, upstream.calls)
 
 
 # --- over real HTTP: gateway and sandbox under uvicorn ----------------------------------------------------
