@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from gateway.auth.errors import ClientsFileError
 from gateway.auth.principal import ALL_SCOPES, Principal
+from gateway.config_files import load_failure
 from gateway.ids import UPSTREAM_ID_HELP, is_upstream_id
 
 
@@ -111,39 +112,10 @@ class ClientRegistry:
     @classmethod
     def load(cls, path: Path) -> ClientRegistry:
         """Read a clients file; `.toml` files are TOML, anything else JSON."""
-        where = f"GATEWAY_CLIENTS_FILE ({path})"
         try:
             raw = path.read_bytes()
-        except OSError as exc:
-            raise ClientsFileError(f"{where}: cannot read it: {exc.strerror or exc}") from None
-        try:
             data = tomllib.loads(raw.decode()) if path.suffix == ".toml" else json.loads(raw)
-        except ValueError as exc:  # JSON, TOML and UTF-8 errors say where, never quote the content
-            raise ClientsFileError(f"{where}: not valid {_format(path)}: {exc}") from None
-        try:
             return cls(ClientsFile.model_validate(data).clients)
-        except ValidationError as exc:
-            raise ClientsFileError(f"{where}: {_problems(exc, data)}") from None
-
-
-def _format(path: Path) -> str:
-    return "TOML" if path.suffix == ".toml" else "JSON"
-
-
-def _problems(exc: ValidationError, data: object) -> str:
-    """The validation errors on one line, each at its entry (index and name); input values left out."""
-    problems = []
-    for error in exc.errors(include_input=False, include_url=False):
-        message = str(error["msg"]).removeprefix("Value error, ")
-        problems.append(f"{_location(error['loc'], data)}: {message}" if error["loc"] else message)
-    return "; ".join(problems)
-
-
-def _location(loc: tuple[int | str, ...], data: object) -> str:
-    if len(loc) < 2 or loc[0] != "clients" or not isinstance(loc[1], int):
-        return ".".join(str(part) for part in loc)
-    entries = data.get("clients") if isinstance(data, dict) else None
-    entry = entries[loc[1]] if isinstance(entries, list) and loc[1] < len(entries) else None
-    name = entry.get("name") if isinstance(entry, dict) else None
-    label = f"clients[{loc[1]}]" + (f" ({name!r})" if isinstance(name, str) and name else "")
-    return ".".join([label, *(str(part) for part in loc[2:])])
+        except (OSError, ValueError, ValidationError) as exc:
+            # The reason names fields, never the path, token hashes or other values.
+            raise ClientsFileError(f"cannot load clients file: {load_failure(exc)}") from None

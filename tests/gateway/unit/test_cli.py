@@ -137,7 +137,7 @@ def test_log_config_prints_the_gateway_and_redacts_every_handler() -> None:
                 "GATEWAY_UPSTREAM_API_KEY": "sk_live_secret",
                 "GATEWAY_CLIENTS_FILE": "/nonexistent/clients.json",
             },
-            "GATEWAY_CLIENTS_FILE (/nonexistent/clients.json): cannot read it",
+            "cannot load clients file",
         ),
     ],
 )
