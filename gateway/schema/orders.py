@@ -247,7 +247,7 @@ class CancelOrderInput:
 class OrderPayload(MutationPayload):
     order: Order | None
     idempotency_key: str = strawberry.field(
-        description="The idempotency key the upstream received; retry with it to be safe."
+        description="The idempotency key of this call (yours, or one the gateway made); retry with it."
     )
 
     @classmethod
