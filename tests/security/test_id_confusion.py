@@ -203,7 +203,7 @@ def test_the_bound_subaccount_itself_is_reachable_in_both_id_forms() -> None:
         assert upstream.reached() == {BOUND}
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(sorted(OPERATIONS)), ids_around("QWI6Y2Rl"))
 def test_in_process_no_id_reaches_another_subaccount(field: str, value: str) -> None:
     result, upstream = run_bound(OPERATIONS[field], {"id": value})
@@ -212,7 +212,7 @@ def test_in_process_no_id_reaches_another_subaccount(field: str, value: str) -> 
     assert names <= {f"Sub {BOUND}"}
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(sorted(OPERATIONS)), ids_around("QWI6Y2Rl"))
 def test_without_the_guard_the_resolvers_still_keep_the_tenant_in(field: str, value: str) -> None:
     _, upstream = run_bound(OPERATIONS[field], {"id": value}, UNGUARDED)
@@ -271,7 +271,7 @@ def test_over_http_another_tenants_ids_in_every_form_reach_nothing(
         assert seen["data"] == {"subaccount": {"name": "Tenant B", "logoUrl": None}}
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_over_http_generated_ids_reach_no_other_subaccount(
     gateway: Gateway, secure: SecureSetup, others: list[str], data: st.DataObject
