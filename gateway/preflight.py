@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,10 +98,17 @@ def unknown_variables(
     problems = []
     for variable in sorted(environ):
         if variable.upper().startswith(prefix) and variable.upper() not in known:
-            guess = difflib.get_close_matches(variable.upper(), known, n=1, cutoff=0.6)
-            hint = f"; did you mean {guess[0]}?" if guess else " (see the README's Configuration section)"
+            guess = _closest(variable.upper(), known, prefix)
+            hint = f"; did you mean {guess}?" if guess else " (see the README's Configuration section)"
             problems.append(ConfigProblem(variable, f"unknown variable{hint}"))
     return problems
+
+
+def _closest(variable: str, known: Iterable[str], prefix: str) -> str | None:
+    # Compared without the shared prefix, which would make every name look alike.
+    names = {name.removeprefix(prefix): name for name in known}
+    guess = difflib.get_close_matches(variable.removeprefix(prefix), names, n=1, cutoff=0.6)
+    return names[guess[0]] if guess else None
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
