@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from strawberry.extensions import DisableIntrospection, ParserCache, SchemaExtension, ValidationCache
 
+from gateway.admission import AdmissionMiddleware
 from gateway.auth.middleware import PRINCIPAL_KEY
 from gateway.backend import OffsetsClient, RetryPolicy
 from gateway.config import EMBEDDED_SANDBOX_KEY, Settings
@@ -29,6 +30,7 @@ from gateway.health import health_routes
 from gateway.loaders import CatalogueCache
 from gateway.masking import MaskInternalErrors
 from gateway.metrics import GatewayMetrics, HttpMetricsMiddleware, extension_factory, metrics_route
+from gateway.operation_selection import OperationSelection
 from gateway.preflight import settings_for_app
 from gateway.products.setup import build_product_client
 from gateway.reload import reload_on_sighup
@@ -73,7 +75,12 @@ def create_app(
     if sandbox_app is not None:
         routes.append(Mount("/sandbox", app=sandbox_app, name="sandbox"))
     # Outermost: every response, the metrics' and the security middleware's own included, carries the id.
-    middleware = [Middleware(RequestIdMiddleware), *_metrics_middleware(metrics), *security.middleware()]
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        *_metrics_middleware(metrics),
+        *_admission_middleware(settings, metrics),
+        *security.middleware(),
+    ]
     app = Starlette(
         routes=routes, middleware=middleware, lifespan=_lifespan(settings, transport, sandbox_app)
     )
@@ -89,7 +96,12 @@ def schema_extensions(settings: Settings) -> list[ExtensionFactory]:
 
     ParserCache and ValidationCache keep their LRU caches at module level, so they work across requests.
     """
-    extensions: list[ExtensionFactory] = [ParserCache, ValidationCache, MaskInternalErrors]
+    extensions: list[ExtensionFactory] = [
+        ParserCache,
+        OperationSelection,
+        ValidationCache,
+        MaskInternalErrors,
+    ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
     return extensions
@@ -110,6 +122,15 @@ def _metrics(settings: Settings, security: Security) -> GatewayMetrics | None:
 def _metrics_middleware(metrics: GatewayMetrics | None) -> list[Middleware]:
     # Outermost, so responses sent by the security middleware (401, 413, 504) are counted too.
     return [Middleware(HttpMetricsMiddleware, metrics=metrics)] if metrics is not None else []
+
+
+def _admission_middleware(settings: Settings, metrics: GatewayMetrics | None) -> list[Middleware]:
+    # Inside the request-id and metrics layers (shed answers carry an id and are counted), outside the rest.
+    if settings.max_in_flight == 0:
+        return []
+    on_shed = metrics.shed_requests.inc if metrics is not None else None
+    limit, wait = settings.max_in_flight, settings.queue_timeout
+    return [Middleware(AdmissionMiddleware, max_in_flight=limit, queue_timeout=wait, on_shed=on_shed)]
 
 
 def _secret(value: SecretStr | None) -> str | None:

@@ -76,6 +76,15 @@ class Settings(BaseSettings):
     max_concurrent_upstream: int = Field(
         default=10, ge=1, description="Upstream calls one GraphQL request may have in flight at once."
     )
+    max_in_flight: int = Field(
+        default=64,
+        ge=0,
+        description="HTTP requests one worker serves at once; more wait `queue_timeout`, then get 503 "
+        "OVERLOADED (0: no limit).",
+    )
+    queue_timeout: float = Field(
+        default=0.2, ge=0, description="Seconds a request waits for a free slot before 503 OVERLOADED."
+    )
     graphiql: bool | None = Field(
         default=None,
         description="Serve GraphiQL at `GET /graphql` to browsers. Unset: on with the embedded sandbox "

@@ -125,6 +125,8 @@ def _jwt_verifier(security: SecuritySettings) -> JwtVerifier | None:
         audience=security.jwt_audience,
         issuer=security.jwt_issuer,
         leeway=security.jwt_leeway,
+        subaccount_claim=security.jwt_subaccount_claim,
+        require_subaccount=security.jwt_require_subaccount,
     )
 
 

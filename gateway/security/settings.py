@@ -30,6 +30,14 @@ class SecuritySettings(BaseSettings):
     jwt_audience: str | None = Field(default=None, description="Required `aud` claim of caller JWTs.")
     jwt_issuer: str | None = Field(default=None, description="Required `iss` claim of caller JWTs.")
     jwt_leeway: float = Field(default=10.0, ge=0, description="Seconds of clock skew allowed on JWT times.")
+    jwt_subaccount_claim: str = Field(
+        default="subaccount_id",
+        min_length=1,
+        description="JWT claim binding a token to one subaccount (present: must be a subaccount id).",
+    )
+    jwt_require_subaccount: bool = Field(
+        default=False, description="Refuse JWTs without a subaccount binding (frontend-only audiences)."
+    )
     allow_unauthenticated: bool = Field(
         default=False,
         description="Let anyone use the gateway's own upstream key with no credential (never in production).",
@@ -65,7 +73,8 @@ class SecuritySettings(BaseSettings):
         default_factory=list, description="Browser origins allowed by CORS (comma-separated)."
     )
     csrf_protection: bool = Field(
-        default=True, description="Refuse GET/multipart requests without a non-simple header (CSRF)."
+        default=True,
+        description="Refuse simple cross-site requests (GET, form/text POST) without preflight proof (CSRF).",
     )
     request_timeout: float = Field(default=30.0, gt=0, description="Seconds one HTTP request may take.")
     max_body_bytes: int = Field(
