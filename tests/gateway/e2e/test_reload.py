@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +17,7 @@ import httpx
 import pytest
 
 from gateway.auth.clients import hash_token
-from tests.servers import free_port
+from tests.processes import GatewayProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -46,31 +43,20 @@ def _replace(path: Path, text: str) -> None:
     staged.replace(path)
 
 
-class Gateway:
-    """A running `offsets-gateway serve` process; its stderr goes to a file the test can read."""
-
-    def __init__(self, process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-        self.process, self.url, self.log = process, url, log
-
-    def status(self, token: str, query: str = FIRST) -> int:
-        headers = {"authorization": f"Bearer {token}"}
-        response = httpx.post(f"{self.url}/graphql", json={"query": query}, headers=headers, timeout=10)
-        return response.status_code if response.status_code != 200 else _code(response)
-
-    def hup_and_wait(self, done: Callable[[], bool], what: str) -> None:
-        self.process.send_signal(signal.SIGHUP)
-        _wait(done, what, self.process)
+def _status(gateway: GatewayProcess, token: str, query: str = FIRST) -> int:
+    """200, 401 (token refused) or 400 (a document outside the trusted list: the only other refusal here)."""
+    headers = {"authorization": f"Bearer {token}"}
+    response = httpx.post(f"{gateway.url}/graphql", json={"query": query}, headers=headers, timeout=10)
+    if response.status_code != 200:
+        return response.status_code
+    return 400 if response.json().get("errors") else 200
 
 
-def _code(response: httpx.Response) -> int:
-    errors = response.json().get("errors")
-    return 200 if not errors else 400  # only PERSISTED_QUERY_NOT_IN_LIST answers 400 here
-
-
-def _wait(done: Callable[[], bool], what: str, process: subprocess.Popen[bytes]) -> None:
+def _hup_and_wait(gateway: GatewayProcess, done: Callable[[], bool], what: str) -> None:
+    gateway.process.send_signal(signal.SIGHUP)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        assert process.poll() is None, f"the gateway exited while waiting for {what}"
+        assert gateway.process.poll() is None, f"the gateway exited while waiting for {what}"
         if done():
             return
         time.sleep(0.05)
@@ -86,65 +72,47 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def gateway(files: tuple[Path, Path], tmp_path: Path) -> Iterator[Gateway]:
+def gateway(files: tuple[Path, Path], tmp_path: Path) -> Iterator[GatewayProcess]:
     clients, manifest = files
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "SANDBOX_"))}
-    env |= {"GATEWAY_CLIENTS_FILE": str(clients), "GATEWAY_TRUSTED_DOCUMENTS_FILE": str(manifest)}
-    port, log = free_port(), tmp_path / "stderr.log"
-    command = [str(Path(sys.executable).with_name("offsets-gateway")), "serve", "--port", str(port)]
-    with log.open("wb") as stderr:
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
-    url = f"http://127.0.0.1:{port}"
+    env = {"GATEWAY_CLIENTS_FILE": str(clients), "GATEWAY_TRUSTED_DOCUMENTS_FILE": str(manifest)}
+    gateway = GatewayProcess(env, tmp_path / "gateway.log")
     try:
-        _wait(lambda: _healthy(url), "/healthz", process)
-        yield Gateway(process, url, log)
+        yield gateway.wait_healthy()
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=20)
-    # uvicorn re-raises the SIGTERM it caught once it has shut down cleanly, hence that exit status.
-    assert process.returncode == -signal.SIGTERM
-    assert "Application shutdown complete" in log.read_text()
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
+        gateway.stop()
+    assert "Application shutdown complete" in gateway.log_path.read_text()  # one process, stopped cleanly
 
 
 def test_sighup_swaps_the_clients_file_and_keeps_it_when_the_new_one_is_broken(
-    gateway: Gateway, files: tuple[Path, Path]
+    gateway: GatewayProcess, files: tuple[Path, Path]
 ) -> None:
     clients, _ = files
-    assert (gateway.status("tok-old"), gateway.status("tok-new")) == (200, 401)
+    assert (_status(gateway, "tok-old"), _status(gateway, "tok-new")) == (200, 401)
 
     _write_clients(clients, "tok-new")
-    gateway.hup_and_wait(lambda: gateway.status("tok-new") == 200, "the new clients file")
-    assert gateway.status("tok-old") == 401
+    _hup_and_wait(gateway, lambda: _status(gateway, "tok-new") == 200, "the new clients file")
+    assert _status(gateway, "tok-old") == 401
 
     clients.write_text('{"clients": [{"name": "x", "token_sha256": "secret-looking-value", "scopes": []}]}')
-    gateway.hup_and_wait(lambda: "reload: GATEWAY_CLIENTS_FILE" in gateway.log.read_text(), "the refusal")
-    assert (gateway.status("tok-new"), gateway.status("tok-old")) == (200, 401)  # the old file is kept
-    refusals = [line for line in gateway.log.read_text().splitlines() if "reload: GATEWAY_CLIENTS" in line]
+    _hup_and_wait(gateway, lambda: "reload: GATEWAY_CLIENTS_FILE" in gateway.log(), "the refusal")
+    assert (_status(gateway, "tok-new"), _status(gateway, "tok-old")) == (200, 401)  # the old file is kept
+    refusals = [line for line in gateway.log().splitlines() if "reload: GATEWAY_CLIENTS" in line]
     assert len(refusals) == 1 and "keeping the file in use" in refusals[0]
     assert "secret-looking-value" not in refusals[0] and str(clients) not in refusals[0]
-    assert "Traceback" not in gateway.log.read_text()
+    assert "Traceback" not in gateway.log()
 
 
 def test_sighup_swaps_the_trusted_documents_and_keeps_them_when_the_new_file_is_broken(
-    gateway: Gateway, files: tuple[Path, Path]
+    gateway: GatewayProcess, files: tuple[Path, Path]
 ) -> None:
     _, manifest = files
-    assert (gateway.status("tok-old", FIRST), gateway.status("tok-old", SECOND)) == (200, 400)
+    assert (_status(gateway, "tok-old", FIRST), _status(gateway, "tok-old", SECOND)) == (200, 400)
 
     _write_manifest(manifest, SECOND)
-    gateway.hup_and_wait(lambda: gateway.status("tok-old", SECOND) == 200, "the new manifest")
-    assert gateway.status("tok-old", FIRST) == 400
+    _hup_and_wait(gateway, lambda: _status(gateway, "tok-old", SECOND) == 200, "the new manifest")
+    assert _status(gateway, "tok-old", FIRST) == 400
 
     manifest.write_text("{not json")
-    gateway.hup_and_wait(
-        lambda: "reload: GATEWAY_TRUSTED_DOCUMENTS" in gateway.log.read_text(), "the refusal"
-    )
-    assert (gateway.status("tok-old", SECOND), gateway.status("tok-old", FIRST)) == (200, 400)
-    assert "Traceback" not in gateway.log.read_text()
+    _hup_and_wait(gateway, lambda: "reload: GATEWAY_TRUSTED_DOCUMENTS" in gateway.log(), "the refusal")
+    assert (_status(gateway, "tok-old", SECOND), _status(gateway, "tok-old", FIRST)) == (200, 400)
+    assert "Traceback" not in gateway.log()
