@@ -32,8 +32,6 @@ from gateway.config import Settings, environment
 from gateway.persisted import TrustedDocuments, TrustedDocumentsError
 from gateway.security.settings import SecuritySettings
 
-CLIENTS_FILE = "GATEWAY_CLIENTS_FILE"
-TRUSTED_DOCUMENTS_FILE = "GATEWAY_TRUSTED_DOCUMENTS_FILE"
 T = TypeVar("T")
 #: Exit status of a refused configuration (the usual status of a command-line usage error).
 EXIT_CONFIG = 2
@@ -111,10 +109,9 @@ def _closest(variable: str, known: Iterable[str], prefix: str) -> str | None:
     return names[guess[0]] if guess else None
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+def load_settings() -> Settings:
     """The settings from the environment (and the .env file, if the model reads one); ConfigError if bad."""
-    environ = environment() if environ is None else environ
-    problems = unknown_variables({**_dotenv_values(Settings), **environ})
+    problems = unknown_variables({**_dotenv_values(Settings), **environment()})
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -192,7 +189,7 @@ def _auth_mode(settings: Settings, problems: list[ConfigProblem]) -> AuthMode | 
             upstream_key_held=settings.upstream_api_key is not None,
         )
     except ValueError as exc:  # both refusals are about the gateway's own upstream key
-        problems.append(ConfigProblem("GATEWAY_UPSTREAM_API_KEY", str(exc)))
+        problems.append(ConfigProblem(variable_of(("upstream_api_key",)), str(exc)))
         return None
 
 
@@ -213,7 +210,7 @@ def load_clients(security: SecuritySettings) -> ClientRegistry | None:
     try:
         return ClientRegistry.load(security.clients_file)
     except ClientsFileError as exc:
-        raise ConfigError([ConfigProblem(CLIENTS_FILE, str(exc))]) from None
+        raise ConfigError([ConfigProblem(variable_of(("clients_file",)), str(exc))]) from None
 
 
 def load_trusted_documents(security: SecuritySettings) -> TrustedDocuments | None:
@@ -223,7 +220,7 @@ def load_trusted_documents(security: SecuritySettings) -> TrustedDocuments | Non
     try:
         return TrustedDocuments.load(security.trusted_documents_file)
     except TrustedDocumentsError as exc:
-        raise ConfigError([ConfigProblem(TRUSTED_DOCUMENTS_FILE, str(exc))]) from None
+        raise ConfigError([ConfigProblem(variable_of(("trusted_documents_file",)), str(exc))]) from None
 
 
 def checked_settings() -> tuple[Settings, Preflight]:
