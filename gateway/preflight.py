@@ -95,11 +95,24 @@ def unknown_variables(
     known = known_variables(model)
     problems = []
     for variable in sorted(environ):
+        if _service_link(variable.upper().removeprefix(prefix)):
+            continue
         if variable.upper().startswith(prefix) and variable.upper() not in known:
             guess = _closest(variable.upper(), known, prefix)
             hint = f"; did you mean {guess}?" if guess else " (see the README's Configuration section)"
             problems.append(ConfigProblem(variable, f"unknown variable{hint}"))
     return problems
+
+
+#: What Kubernetes puts in every pod's environment for a Service named "gateway" (service links): not
+#: settings, and not typos either, so they are let through.
+_SERVICE_LINK = re.compile(
+    r"SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)(_PROTO|_PORT|_ADDR)?)?"
+)
+
+
+def _service_link(name: str) -> bool:
+    return _SERVICE_LINK.fullmatch(name) is not None
 
 
 def _closest(variable: str, known: Iterable[str], prefix: str) -> str | None:

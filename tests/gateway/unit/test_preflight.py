@@ -56,6 +56,13 @@ def test_unknown_variables_get_a_did_you_mean_and_other_prefixes_are_ignored() -
     assert set(problems) == {"GATEWAY_UPSTREM_URL", "GATEWAY_ZZZ"}
 
 
+def test_kubernetes_service_links_of_a_service_named_gateway_are_not_typos() -> None:
+    links = ["GATEWAY_SERVICE_HOST", "GATEWAY_SERVICE_PORT", "GATEWAY_SERVICE_PORT_HTTP", "GATEWAY_PORT"]
+    links += ["GATEWAY_PORT_8000_TCP", "GATEWAY_PORT_8000_TCP_ADDR", "GATEWAY_PORT_8000_TCP_PROTO"]
+    assert unknown_variables(dict.fromkeys(links, "10.0.0.1")) == []
+    assert [p.variable for p in unknown_variables({"GATEWAY_PORTS": "1"})] == ["GATEWAY_PORTS"]
+
+
 def test_lower_case_names_are_read_by_the_settings_so_they_are_known() -> None:
     assert unknown_variables({"gateway_upstream_url": "x"}) == []
 
