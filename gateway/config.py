@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     upstream_api_key: SecretStr | None = Field(
         default=None,
         description="API key the gateway uses upstream. Unset with an upstream URL: pass through each "
-        "caller's `Authorization: Bearer` key.",
+        "caller's `Authorization: Bearer` key. Set without a URL: refused at start-up.",
     )
     connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to open an upstream connection.")
     read_timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for upstream response data.")
@@ -87,8 +87,8 @@ class Settings(BaseSettings):
     )
     graphiql: bool | None = Field(
         default=None,
-        description="Serve GraphiQL at `GET /graphql` to browsers. Unset: on with the embedded sandbox, "
-        "off otherwise.",
+        description="Serve GraphiQL at `GET /graphql` to browsers. Unset: on with the embedded sandbox "
+        "unless trusted documents are on, off otherwise.",
     )
     introspection: bool | None = Field(
         default=None,
