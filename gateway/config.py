@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     max_concurrent_upstream: int = Field(
         default=10, ge=1, description="Upstream calls one GraphQL request may have in flight at once."
     )
+    max_batch_size: int = Field(
+        default=10, ge=0, description="Operations one JSON-array batch may hold (`0` turns batching off)."
+    )
     graphiql: bool | None = Field(
         default=None,
         description="Serve GraphiQL at `GET /graphql` to browsers. Unset: on with the embedded sandbox, "
