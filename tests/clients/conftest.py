@@ -1,0 +1,103 @@
+"""Fixtures of the client conformance suite: one real gateway per module and a runner for the Node clients.
+
+- ``client_gateway`` -> `ClientGateway`: the gateway as ``offsets-gateway serve`` runs it with no settings
+  (embedded sandbox, open auth, CSRF prevention and APQ on, the default limits), under uvicorn on loopback,
+  except that orders are fulfilled at once. One per test module: the clients' scripts share its data.
+- ``seed_orders(gateway, count)`` places orders through the gateway and returns their global ids, oldest first.
+- ``run_node(script, *args)`` runs ``tests/clients/js/<script>`` with Node and returns the JSON it printed:
+  ``{check: {"ok": value} | {"error": message}}``; a script exits non-zero when any check failed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from gateway.app import create_app
+from gateway.config import Settings
+from tests.servers import serve
+
+JS_DIR = Path(__file__).parent / "js"
+REPO = Path(__file__).parents[2]
+
+RunNode = Callable[..., dict[str, Any]]
+
+
+@dataclass
+class ClientGateway:
+    """A gateway with its embedded sandbox, served by uvicorn."""
+
+    url: str
+    app: Starlette
+    http: httpx.Client = field(repr=False)
+
+    @property
+    def graphql_url(self) -> str:
+        return f"{self.url}/graphql"
+
+    def gql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """POST one operation as JSON; the decoded body."""
+        response = self.http.post("/graphql", json={"query": query, "variables": variables or {}})
+        body: dict[str, Any] = response.json()
+        return body
+
+
+@pytest.fixture(scope="module")
+def client_gateway() -> Iterator[ClientGateway]:
+    app = create_app(Settings(sandbox_fulfilment_delay=0))
+    with serve(app) as url, httpx.Client(base_url=url, timeout=30) as http:
+        yield ClientGateway(url, app, http)
+
+
+PLACE_ORDER = """
+mutation Seed($input: PlaceOrderInput!) {
+  placeOrder(input: $input) { order { id } userErrors { code message } }
+}
+"""
+
+
+def seed_orders(gateway: ClientGateway, count: int, *, prefix: str = "seed") -> list[str]:
+    """Place `count` orders (1..count kg) and return their global ids, oldest first."""
+    ids = []
+    for n in range(1, count + 1):
+        variables = {"input": {"amountKg": n, "description": f"{prefix} {n}"}}
+        payload = gateway.gql(PLACE_ORDER, variables)["data"]["placeOrder"]
+        assert payload["userErrors"] == [], payload
+        ids.append(payload["order"]["id"])
+    return ids
+
+
+@pytest.fixture(scope="session")
+def run_node() -> RunNode:
+    node = shutil.which("node")
+    assert node, "node is needed (scripts/test installs npm, which brings it)"
+    assert (JS_DIR / "node_modules/@apollo/client").is_dir(), (
+        "run: npm ci --prefix tests/clients/js (scripts/test does)"
+    )
+
+    def run(script: str, *args: str, timeout: float = 60) -> dict[str, Any]:
+        command = [node, script, *args]
+        run = subprocess.run(command, cwd=JS_DIR, capture_output=True, text=True, timeout=timeout)
+        assert run.stdout, f"{script} printed nothing (exit {run.returncode}): {run.stderr}"
+        results: dict[str, Any] = json.loads(run.stdout)
+        failed = {name: r["error"] for name, r in results.items() if "error" in r}
+        assert (run.returncode == 0) == (not failed), (run.returncode, failed, run.stderr)
+        return results
+
+    return run
+
+
+def ok(results: dict[str, Any], name: str) -> Any:
+    """The value check `name` returned; fails with its error when it threw."""
+    assert name in results, f"check {name} did not run: {sorted(results)}"
+    assert "ok" in results[name], f"{name}: {results[name]['error']}"
+    return results[name]["ok"]
