@@ -3,6 +3,8 @@
 - ``client_gateway`` -> `ClientGateway`: the gateway as ``offsets-gateway serve`` runs it with no settings
   (embedded sandbox, open auth, CSRF prevention and APQ on, the default limits), under uvicorn on loopback,
   except that orders are fulfilled at once. One per test module: the clients' scripts share its data.
+- ``secured_gateway`` -> `ClientGateway`: the same with a clients file, so every caller needs
+  ``Authorization: Bearer <gateway.token>`` (scopes read, orders:write, subaccounts:write), as deployed.
 - ``seed_orders(gateway, count)`` places orders through the gateway and returns their global ids, oldest first.
 - ``run_node(script, *args)`` runs ``tests/clients/js/<script>`` with Node and returns the JSON it printed:
   ``{check: {"ok": value} | {"error": message}}``; a script exits non-zero when any check failed.
@@ -10,7 +12,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import secrets
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -24,6 +29,7 @@ from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.config import Settings
+from gateway.security.settings import SecuritySettings
 from tests.servers import serve
 
 JS_DIR = Path(__file__).parent / "js"
@@ -39,6 +45,8 @@ class ClientGateway:
     url: str
     app: Starlette
     http: httpx.Client = field(repr=False)
+    token: str | None = None
+    """The bearer token callers need; None when the gateway is open (sandbox mode)."""
 
     @property
     def graphql_url(self) -> str:
@@ -51,11 +59,33 @@ class ClientGateway:
         return body
 
 
+@contextlib.contextmanager
+def _running(settings: Settings, token: str | None = None) -> Iterator[ClientGateway]:
+    app = create_app(settings)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with serve(app) as url, httpx.Client(base_url=url, headers=headers, timeout=30) as http:
+        yield ClientGateway(url, app, http, token)
+
+
 @pytest.fixture(scope="module")
 def client_gateway() -> Iterator[ClientGateway]:
-    app = create_app(Settings(sandbox_fulfilment_delay=0))
-    with serve(app) as url, httpx.Client(base_url=url, timeout=30) as http:
-        yield ClientGateway(url, app, http)
+    with _running(Settings(sandbox_fulfilment_delay=0)) as gateway:
+        yield gateway
+
+
+@pytest.fixture(scope="module")
+def secured_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClientGateway]:
+    token = secrets.token_urlsafe(32)
+    client = {
+        "name": "conformance",
+        "token_sha256": hashlib.sha256(token.encode()).hexdigest(),
+        "scopes": ["read", "orders:write", "subaccounts:write"],
+    }
+    clients_file = tmp_path_factory.mktemp("clients") / "clients.json"
+    clients_file.write_text(json.dumps({"clients": [client]}))
+    security = SecuritySettings(clients_file=clients_file)
+    with _running(Settings(sandbox_fulfilment_delay=0, security=security), token) as gateway:
+        yield gateway
 
 
 PLACE_ORDER = """

@@ -72,10 +72,10 @@ def test_apq_over_get(apollo: dict[str, Any]) -> None:
 
 def test_readme_client_sends_hashed_queries_over_get(apollo: dict[str, Any]) -> None:
     requests = ok(apollo, "readmeClientUsesGetForHashedQueries")
-    assert [(r["method"], r["hasQuery"]) for r in requests] in (
-        [("GET", False)],  # the hash was already stored by an earlier check
-        [("GET", False), ("POST", True)],
-    )
+    assert [(r["method"], r["hasQuery"], r["hasHash"]) for r in requests] == [
+        ("GET", False, True),
+        ("POST", True, True),
+    ]
 
 
 def test_use_get_for_queries(apollo: dict[str, Any]) -> None:

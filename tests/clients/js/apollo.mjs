@@ -139,12 +139,14 @@ await check('backwardPagination', async () => {
   return { ids: ids(result.edges), pages, pageInfo: result.pageInfo };
 });
 
-async function apq(options) {
+// Each APQ check sends its own document, so that each starts with a miss (the hash not yet stored).
+async function apq(name, options) {
+  const query = gql(`query ${name}($n: Int!) { orders(first: $n) { edges { cursor node { id } } } }`);
   const log = [];
   const link = createPersistedQueryLink({ sha256, ...options }).concat(new HttpLink({ uri, fetch: recordingFetch(log) }));
   const client = new ApolloClient({ link, cache: new InMemoryCache() });
-  const first = await client.query({ query: ORDER_IDS, variables: { n: 2 }, fetchPolicy: 'network-only' });
-  const second = await client.query({ query: ORDER_IDS, variables: { n: 2 }, fetchPolicy: 'network-only' });
+  const first = await client.query({ query, variables: { n: 2 }, fetchPolicy: 'network-only' });
+  const second = await client.query({ query, variables: { n: 2 }, fetchPolicy: 'network-only' });
   assert.deepEqual(second.data, first.data);
   return log.map(describe);
 }
@@ -168,13 +170,14 @@ function describe(request) {
   };
 }
 
-await check('apqOverPost', () => apq({}));
-await check('apqOverGet', () => apq({ useGETForHashedQueries: true }));
+await check('apqOverPost', () => apq('ApqPost', {}));
+await check('apqOverGet', () => apq('ApqGet', { useGETForHashedQueries: true }));
 await check('readmeClientUsesGetForHashedQueries', async () => {
   const log = [];
   const client = createApolloClient({ uri, fetch: recordingFetch(log) });
-  const { data } = await client.query({ query: ORDER_IDS, variables: { n: 1 } });
-  assert.equal(data.orders.edges.length, 1);
+  const query = gql`query ReadmeApq { portfolios { id name } }`;
+  const { data } = await client.query({ query });
+  assert.ok(data.portfolios.length > 0);
   return log.map(describe);
 });
 
