@@ -33,7 +33,11 @@ def test_readme_client_normalises_every_node_type(apollo: dict[str, Any]) -> Non
     assert set(result["schemaNodeTypes"]) >= {"Order", "Portfolio", "Project", "Subaccount"}
     # The rename came back on another query; the earlier query reads the same normalised entity.
     assert result["renamedInEarlierQuery"] == "Apollo renamed"
-    assert result["viaNode"] == {"__typename": "Subaccount", "id": result["subaccountId"], "name": "Apollo renamed"}
+    assert result["viaNode"] == {
+        "__typename": "Subaccount",
+        "id": result["subaccountId"],
+        "name": "Apollo renamed",
+    }
 
 
 @pytest.mark.parametrize("direction", ["forwardPagination", "backwardPagination"])
@@ -65,7 +69,11 @@ def test_apq_over_post(apollo: dict[str, Any]) -> None:
 def test_apq_over_get(apollo: dict[str, Any]) -> None:
     hash_only, with_query, hash_again = ok(apollo, "apqOverGet")
     # Apollo's HttpLink sends `Content-Type: application/json` on GET too: the CSRF check must take it.
-    assert (hash_only["method"], hash_only["hasQuery"], hash_only["contentType"]) == ("GET", False, "application/json")
+    assert (hash_only["method"], hash_only["hasQuery"], hash_only["contentType"]) == (
+        "GET",
+        False,
+        "application/json",
+    )
     assert (with_query["method"], with_query["hasQuery"]) == ("POST", True)
     assert (hash_again["method"], hash_again["hasQuery"], hash_again["hasHash"]) == ("GET", False, True)
 
@@ -99,7 +107,9 @@ def test_upload_client_sets_a_logo(apollo: dict[str, Any]) -> None:
 
 def test_user_errors_and_error_codes(apollo: dict[str, Any]) -> None:
     result = ok(apollo, "errors")
-    assert [(e["code"], e["field"]) for e in result["userErrors"]] == [("INVALID_INPUT", ["input", "amountKg"])]
+    assert [(e["code"], e["field"]) for e in result["userErrors"]] == [
+        ("INVALID_INPUT", ["input", "amountKg"])
+    ]
     assert result["thrownCodes"] == result["errorPolicyAllCodes"] == ["NOT_FOUND"]
     assert result["partialData"] == {"order": None}
     assert result["requestErrorCodes"] == ["GRAPHQL_VALIDATION_FAILED"]

@@ -70,7 +70,9 @@ def test_compiler_generates_the_pagination_and_refetch_queries(artifacts: Path) 
     ]
 
 
-def test_load_next_sees_every_order_once_in_order(relay: dict[str, Any], client_gateway: ClientGateway) -> None:
+def test_load_next_sees_every_order_once_in_order(
+    relay: dict[str, Any], client_gateway: ClientGateway
+) -> None:
     result = ok(relay, "loadNext")
     expected = all_order_ids(client_gateway)
     assert len(result["ids"]) >= SEEDED and len(result["pages"]) >= 5
