@@ -5,7 +5,7 @@
   except that orders are fulfilled at once. One per test module: the clients' scripts share its data.
 - ``secured_gateway`` -> `ClientGateway`: the same with a clients file, so every caller needs
   ``Authorization: Bearer <gateway.token>`` (scopes read, orders:write, subaccounts:write), as deployed.
-- ``seed_orders(gateway, count)`` places orders through the gateway and returns their global ids, oldest first.
+- ``seed_orders(gateway, count)`` places orders through the gateway; their global ids, oldest first.
 - ``run_node(script, *args)`` runs ``tests/clients/js/<script>`` with Node and returns the JSON it printed:
   ``{check: {"ok": value} | {"error": message}}``; a script exits non-zero when any check failed.
 """
