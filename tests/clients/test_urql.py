@@ -60,3 +60,11 @@ def test_relay_pagination_sees_every_order_once_in_order(
 
 def test_backward_paging_ends_on_a_short_page(urql: dict[str, Any]) -> None:
     assert ok(urql, "graphcacheBackward")["pages"][-1] == 5
+
+
+def test_readme_client_in_sandbox_mode_without_a_token(
+    client_gateway: ClientGateway, run_node: RunNode
+) -> None:
+    seed_orders(client_gateway, 2, prefix="urql-open")
+    result = ok(run_node("urql.mjs", client_gateway.graphql_url), "readmeClientWithoutToken")
+    assert result == {"orders": 2, "methods": ["GET"]}

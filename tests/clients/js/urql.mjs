@@ -1,6 +1,7 @@
 // urql against the gateway: `node urql.mjs GRAPHQL_URL TOKEN`.
 // Checks: @urql/core with its default options (document cache, queries over GET), with and without the
 // bearer token; the README's client (graphcache relayPagination) paging forwards and backwards.
+// `node urql.mjs GRAPHQL_URL` (an open sandbox-mode gateway): only the README's client, without a token.
 import assert from 'node:assert/strict';
 import { Client, cacheExchange, fetchExchange, gql } from '@urql/core';
 import { check, finish, recordingFetch } from './harness.mjs';
@@ -20,6 +21,18 @@ const ORDERS = gql`
 const PLACE = gql`
   mutation Place($input: PlaceOrderInput!) { placeOrder(input: $input) { order { id } userErrors { code } } }
 `;
+
+if (!token) {
+  await check('readmeClientWithoutToken', async () => {
+    const log = [];
+    const client = createUrqlClient({ url, fetch: recordingFetch(log) });
+    const result = await client.query(ORDERS, { first: 2 }).toPromise();
+    assert.equal(result.error, undefined, String(result.error));
+    return { orders: result.data.orders.edges.length, methods: log.map((r) => r.method) };
+  });
+  finish();
+  process.exit();
+}
 
 const codes = (error) => error?.graphQLErrors.map((e) => e.extensions?.code) ?? [];
 const ids = (edges) => edges.map((edge) => edge.node.id);

@@ -6,11 +6,13 @@ export function createUrqlClient({ url, token, fetch = globalThis.fetch }) {
   // 'outwards': a page fetched with `last`/`before` goes in front of the pages already held (the gateway
   // pages backwards from a cursor, towards the newest), one with `first`/`after` behind them.
   const pages = relayPagination({ mergeMode: 'outwards' });
+  // urql sends queries as GET with no Content-Type: the bearer token (or, in sandbox mode without one,
+  // the preflight header) shows the gateway's CSRF prevention that no browser forged the request.
+  const headers = token ? { Authorization: `Bearer ${token}` } : { 'apollo-require-preflight': 'true' };
   return new Client({
     url,
     fetch,
-    // Queries go out as GET (urql's default); the bearer token is also what lets them past CSRF prevention.
-    fetchOptions: () => (token ? { headers: { Authorization: `Bearer ${token}` } } : {}),
+    fetchOptions: { headers },
     exchanges: [
       cacheExchange({
         // Types without an `id` live inside their parent instead of being normalised.
