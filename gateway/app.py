@@ -152,6 +152,7 @@ def _graphql_routes(
         schema,
         context_getter=_context_getter(settings, metrics),
         graphiql_html=graphiql,
+        max_batch_size=settings.max_batch_size,
     )
     routes: list[BaseRoute] = [Route("/graphql", view, name="graphql")]
     if graphiql and local_assets:

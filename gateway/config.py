@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     max_concurrent_upstream: int = Field(
         default=10, ge=1, description="Upstream calls one GraphQL request may have in flight at once."
     )
+    max_batch_size: int = Field(
+        default=10, ge=0, description="Operations one JSON-array batch may hold (`0` turns batching off)."
+    )
     max_in_flight: int = Field(
         default=64,
         ge=0,
