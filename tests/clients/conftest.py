@@ -6,6 +6,7 @@
 - ``secured_gateway`` -> `ClientGateway`: the same with a clients file, so every caller needs
   ``Authorization: Bearer <gateway.token>`` (scopes read, orders:write, subaccounts:write), as deployed.
 - ``seed_orders(gateway, count)`` places orders through the gateway; their global ids, oldest first.
+- ``assert_paged_every_order(gateway, ids, at_least=n)``: a client's paging lost and repeated nothing.
 - ``run_node(script, *args)`` runs ``tests/clients/js/<script>`` with Node and returns the JSON it printed:
   ``{check: {"ok": value} | {"error": message}}``; a script exits non-zero when any check failed.
 """
@@ -57,6 +58,11 @@ class ClientGateway:
         response = self.http.post("/graphql", json={"query": query, "variables": variables or {}})
         body: dict[str, Any] = response.json()
         return body
+
+    def order_ids(self) -> list[str]:
+        """Every order's global id, newest first, in one plain page."""
+        edges = self.gql("{ orders(first: 100) { edges { node { id } } } }")["data"]["orders"]["edges"]
+        return [edge["node"]["id"] for edge in edges]
 
 
 @contextlib.contextmanager
@@ -124,6 +130,16 @@ def run_node() -> RunNode:
         return results
 
     return run
+
+
+def assert_paged_every_order(gateway: ClientGateway, paged: list[str], *, at_least: int) -> None:
+    """`paged` (a client's merged pages) holds each order once, newest first, with none missing.
+
+    Orders placed after the paging (by later checks) are newer, so `paged` is the tail of today's list.
+    """
+    expected = gateway.order_ids()
+    assert len(paged) >= at_least and len(set(paged)) == len(paged)
+    assert paged == expected[len(expected) - len(paged) :]
 
 
 def ok(results: dict[str, Any], name: str) -> Any:

@@ -15,7 +15,15 @@ from typing import Any
 
 import pytest
 
-from tests.clients.conftest import JS_DIR, REPO, ClientGateway, RunNode, ok, seed_orders
+from tests.clients.conftest import (
+    JS_DIR,
+    REPO,
+    ClientGateway,
+    RunNode,
+    assert_paged_every_order,
+    ok,
+    seed_orders,
+)
 
 SEEDED = 31
 RELAY_CONFIG = {
@@ -52,11 +60,6 @@ def relay(client_gateway: ClientGateway, run_node: RunNode, artifacts: Path) -> 
     return run_node("relay.mjs", client_gateway.graphql_url, str(artifacts))
 
 
-def all_order_ids(gateway: ClientGateway) -> list[str]:
-    body = gateway.gql("{ orders(first: 100) { edges { node { id } } } }")
-    return [edge["node"]["id"] for edge in body["data"]["orders"]["edges"]]
-
-
 def test_compiler_generates_the_pagination_and_refetch_queries(artifacts: Path) -> None:
     names = sorted(path.name.removesuffix(".graphql.js") for path in artifacts.glob("*.graphql.js"))
     assert names == [
@@ -74,15 +77,14 @@ def test_load_next_sees_every_order_once_in_order(
     relay: dict[str, Any], client_gateway: ClientGateway
 ) -> None:
     result = ok(relay, "loadNext")
-    expected = all_order_ids(client_gateway)
-    assert len(result["ids"]) >= SEEDED and len(result["pages"]) >= 5
-    assert result["ids"] == expected[len(expected) - len(result["ids"]) :]
+    assert_paged_every_order(client_gateway, result["ids"], at_least=SEEDED)
+    assert len(result["pages"]) >= 5
     assert (result["hasNextPage"], result["hasPreviousPage"]) == (False, False)
 
 
 def test_load_previous_then_prepend_node(relay: dict[str, Any], client_gateway: ClientGateway) -> None:
     result = ok(relay, "loadPreviousThenPrependNode")
-    expected = all_order_ids(client_gateway)
+    expected = client_gateway.order_ids()
     # The order placed by the mutation is the newest of all; the pages before it are every older order.
     assert expected[0] == result["placedId"]
     assert result["ids"] == expected[1 : 1 + len(result["ids"])] and len(result["ids"]) == len(expected) - 1
