@@ -22,6 +22,7 @@ from strawberry.extensions import DisableIntrospection, ParserCache, SchemaExten
 
 from gateway.auth.middleware import PRINCIPAL_KEY
 from gateway.backend import OffsetsClient, RetryPolicy
+from gateway.backend.transport import AiohttpTransport
 from gateway.config import EMBEDDED_SANDBOX_KEY, Settings
 from gateway.context import GatewayContext, build_context
 from gateway.graphiql import assets_vendored, render_page, static_mount
@@ -224,7 +225,9 @@ def _http_client(settings: Settings, transport: httpx.AsyncBaseTransport | None)
         max_connections=settings.max_connections,
         max_keepalive_connections=settings.max_keepalive_connections,
     )
-    client = httpx.AsyncClient(transport=transport, limits=limits, timeout=_timeout(settings))
+    # Over the network: aiohttp's pool (`gateway.backend.transport`), not httpcore's, for CPU per call.
+    upstream = transport or AiohttpTransport(limits)
+    client = httpx.AsyncClient(transport=upstream, limits=limits, timeout=_timeout(settings))
     # The client is shared by every caller and tenant: a cookie one upstream answer sets must never ride
     # along on another caller's request, so the jar refuses to store any.
     client.cookies.jar.set_policy(_NoCookies())

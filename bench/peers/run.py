@@ -205,7 +205,9 @@ def start_servers(stack: ExitStack, args: argparse.Namespace) -> tuple[Server, l
     if not args.only_gateway:
         servers["hive"] = stack.enter_context(hive_gateway(supergraph))
         servers["apollo"] = stack.enter_context(apollo_server(sandbox))
-    servers["gateway"] = stack.enter_context(uvicorn_server("gateway.app:create_app", gateway_env(sandbox), "/healthz"))
+    servers["gateway"] = stack.enter_context(
+        uvicorn_server("gateway.app:create_app", gateway_env(sandbox), "/healthz", args.profile)
+    )
     if args.baseline:
         tree = args.baseline.resolve()
         servers["baseline"] = stack.enter_context(
@@ -250,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=50, help="orders seeded and shown on the dashboard")
     parser.add_argument("--baseline", type=Path, help="another checkout whose gateway runs as `baseline`")
     parser.add_argument("--only-gateway", action="store_true", help="skip the Node peers (quick iterations)")
+    parser.add_argument("--profile", type=Path, help="run offsets-gateway under cProfile, stats here")
+    parser.add_argument("--workloads", help="only these cells, e.g. 'order:1,dashboard:8'")
     parser.add_argument("--soak", type=float, help="instead: mixed load on offsets-gateway for this many s")
     args = parser.parse_args(argv)
     try:
@@ -258,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         uvloop.install()
     except ImportError:
         pass
+    if args.workloads:
+        WORKLOADS[:] = [(w, int(c)) for w, c in (cell.split(":") for cell in args.workloads.split(","))]
     npm_ci()
     with ExitStack() as stack:
         if args.soak:
