@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from gateway.app import _NoCookies
+from gateway.app import NoCookieJar
 from gateway.backend.transport import AiohttpTransport
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -55,9 +55,10 @@ def answer(body: bytes, *headers: str) -> bytes:
 
 def client(**timeouts: float) -> httpx.AsyncClient:
     transport = AiohttpTransport(httpx.Limits(max_connections=10))
-    http = httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(5.0, **timeouts))
-    http.cookies.jar.set_policy(_NoCookies())  # as the app's client: httpx's own jar keeps nothing either
-    return http
+    # As the app's client: httpx's own jar keeps nothing either, so any cookie sent came from the transport.
+    return httpx.AsyncClient(
+        transport=transport, timeout=httpx.Timeout(5.0, **timeouts), cookies=NoCookieJar()
+    )
 
 
 async def test_requests_go_out_as_built_and_answers_come_back_on_one_kept_alive_connection() -> None:
