@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from strawberry.extensions import DisableIntrospection, ParserCache, SchemaExtension, ValidationCache
 
 from gateway.auth.middleware import PRINCIPAL_KEY
@@ -126,7 +126,7 @@ def _graphql_routes(
         context_getter=_context_getter(settings, metrics),
         graphiql_html=graphiql,
     )
-    routes: list[BaseRoute] = [Route("/graphql", view, name="graphql")]
+    routes: list[BaseRoute] = [Route("/graphql", view, name="graphql"), WebSocketRoute("/graphql", view)]
     if graphiql and local_assets:
         routes.append(static_mount())
     return routes
