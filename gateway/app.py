@@ -33,6 +33,7 @@ from gateway.products.setup import build_product_client
 from gateway.request_id import RequestIdMiddleware
 from gateway.schema import build_schema
 from gateway.security.wiring import Security, build_security
+from gateway.subscriptions.setup import configure_transports, feed_running, subscription_routes
 from gateway.view import GatewayGraphQL
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def create_app(
     security = _security(settings)
     metrics = _metrics(settings, security)
     sandbox_app = _embedded_sandbox(settings) if settings.embedded_sandbox else None
-    routes = [*health_routes(), *_graphql_routes(settings, security, metrics)]
+    routes = [*health_routes(), *_graphql_routes(settings, security, metrics), *subscription_routes()]
     if metrics is not None:
         routes.append(metrics_route(metrics, token=_secret(settings.metrics_token)))
     if sandbox_app is not None:
@@ -126,6 +127,7 @@ def _graphql_routes(
         context_getter=_context_getter(settings, metrics),
         graphiql_html=graphiql,
     )
+    configure_transports(view, settings)
     routes: list[BaseRoute] = [Route("/graphql", view, name="graphql"), WebSocketRoute("/graphql", view)]
     if graphiql and local_assets:
         routes.append(static_mount())
@@ -188,6 +190,16 @@ def _lifespan(
             await stack.enter_async_context(app.state.security.running())
             http = await stack.enter_async_context(_http_client(settings, upstream))
             state = _lifespan_state(settings, http, app.state.metrics)
+            state["order_feed"] = await stack.enter_async_context(
+                feed_running(
+                    app,
+                    settings,
+                    state["client"],
+                    redis=app.state.security.redis,
+                    observer=app.state.metrics,
+                    sandbox_app=sandbox_app,
+                )
+            )
             stack.enter_context(_startup_objects_frozen())
             yield state
 

@@ -24,6 +24,7 @@ from gateway.schema.orders import OrderMutations, OrderQueries
 from gateway.schema.products import ProductMutations
 from gateway.schema.quotes import QuoteQueries
 from gateway.schema.subaccounts import SubaccountMutations, SubaccountQueries
+from gateway.schema.subscriptions import OrderSubscriptions
 
 QUERY_PARTS: tuple[type, ...] = (
     OrderQueries,
@@ -70,6 +71,7 @@ def build_schema(extensions: Sequence[ExtensionSpec] = ()) -> strawberry.Schema:
     return GatewaySchema(
         query=query,
         mutation=mutation,
+        subscription=OrderSubscriptions,
         extensions=list(extensions),
         execution_context_class=UpstreamErrorsExecutionContext,
     )
