@@ -83,19 +83,26 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     log_level = args.log_level or settings.log_level
     logging.config.dictConfig(log_config(log_level))  # for this process; uvicorn repeats it per worker
-    uvicorn.run(
-        "gateway.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=_workers(args.workers, settings),
-        log_level=log_level,
-        log_config=log_config(log_level),
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": args.host,
+        "port": args.port,
+        "workers": _workers(args.workers, settings),
+        "log_level": log_level,
+        "log_config": log_config(log_level),
         # uvicorn[standard] brings uvloop and httptools; "auto" picks them when importable.
-        loop="auto",
-        http="auto",
-    )
-    return 0
+        "loop": "auto",
+        "http": "auto",
+    }
+    if options["workers"] > 1:
+        uvicorn.run("gateway.app:create_app", **options)
+        return 0
+    # One process: a server that closes subscriptions with 1001 before it stops (gateway.subscriptions).
+    from gateway.subscriptions.shutdown import GoingAwayServer
+
+    server = GoingAwayServer(uvicorn.Config("gateway.app:create_app", **options))
+    server.run()
+    return 0 if server.started else 1
 
 
 def _settings_or_none() -> Settings | None:
