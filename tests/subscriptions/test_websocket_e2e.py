@@ -7,7 +7,8 @@ import asyncio
 import httpx
 import pytest
 
-from gateway.ids import from_global_id
+from gateway.ids import from_global_id, to_global_id
+from tests.security.conftest import UPSTREAM_KEY
 from tests.subscriptions.conftest import SubsSetup
 from tests.subscriptions.wsclient import WsClient, summary
 
@@ -37,7 +38,8 @@ async def test_a_late_subscriber_gets_the_current_state_first(subs: SubsSetup) -
     gateway = subs.start()
     order_id = await gateway.place(subs.token("writer"))
     upstream_id = from_global_id(order_id)[1]
-    httpx.post(f"{subs.sandbox_url}/_sandbox/orders/{upstream_id}/fulfil", headers=_upstream())
+    async with httpx.AsyncClient(base_url=subs.sandbox_url, headers=_upstream()) as sandbox:
+        (await sandbox.post(f"/_sandbox/orders/{upstream_id}/fulfil")).raise_for_status()
     async with WsClient.connect(
         gateway.ws_url, {"Authorization": f"Bearer {subs.token('reader')}"}
     ) as client:
@@ -106,7 +108,7 @@ async def test_a_forged_callback_changes_nothing(subs: SubsSetup) -> None:
     gateway = subs.start()
     order_id = await gateway.place(subs.token("writer"))
     upstream_id = from_global_id(order_id)[1]
-    genuine = _order_callback(gateway.url, order_id, subs)
+    genuine = await _order_callback(gateway.url, order_id, subs)
     assert genuine is not None and genuine.startswith(f"{gateway.url}/webhooks/orders/")
     token = genuine.rsplit("/", 1)[1]
     forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
@@ -151,7 +153,7 @@ async def test_polling_keeps_subscribers_current_without_callbacks(subs: SubsSet
         if updates[0][1] == "PLACED":
             updates.append(summary(await client.update("one")))
     assert updates[-1][:2] == (order_id, "FULFILLED")
-    callback = _order_callback(gateway.url, order_id, subs)
+    callback = await _order_callback(gateway.url, order_id, subs)
     assert callback is None, "without a public URL the gateway gives the upstream no callback"
 
 
@@ -189,23 +191,17 @@ async def test_metrics_count_connections_subscriptions_and_events(subs: SubsSetu
 _CALLBACK = "query($id: ID!) { order(id: $id) { callbackUrl } }"
 
 
-def _order_callback(url: str, order_id: str, subs: SubsSetup) -> str | None:
-    response = httpx.post(
-        f"{url}/graphql",
-        json={"query": _CALLBACK, "variables": {"id": order_id}},
-        headers=bearer(subs, "reader"),
-    )
+async def _order_callback(url: str, order_id: str, subs: SubsSetup) -> str | None:
+    async with httpx.AsyncClient(base_url=url) as http:
+        body = {"query": _CALLBACK, "variables": {"id": order_id}}
+        response = await http.post("/graphql", json=body, headers=bearer(subs, "reader"))
     value: str | None = response.json()["data"]["order"]["callbackUrl"]
     return value
 
 
 def _global_sub(upstream_id: str) -> str:
-    from gateway.ids import to_global_id
-
     return to_global_id("Subaccount", upstream_id)
 
 
 def _upstream() -> dict[str, str]:
-    from tests.security.conftest import UPSTREAM_KEY
-
     return {"authorization": f"Bearer {UPSTREAM_KEY}"}

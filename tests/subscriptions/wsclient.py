@@ -37,9 +37,9 @@ class WsClient:
     async def send(self, message: dict[str, Any]) -> None:
         await self.ws.send(json.dumps(message))
 
-    async def receive(self, timeout: float = 10) -> dict[str, Any]:
+    async def receive(self, wait: float = 10) -> dict[str, Any]:
         while True:
-            raw = await asyncio.wait_for(self.ws.recv(), timeout)
+            raw = await asyncio.wait_for(self.ws.recv(), wait)
             assert isinstance(raw, str), "graphql-transport-ws messages are text frames"
             message: dict[str, Any] = json.loads(raw)
             if message["type"] == "ping":
@@ -59,19 +59,19 @@ class WsClient:
             {"id": op_id, "type": "subscribe", "payload": {"query": query, "variables": variables}}
         )
 
-    async def update(self, op_id: str, timeout: float = 10) -> dict[str, Any]:
+    async def update(self, op_id: str, wait: float = 10) -> dict[str, Any]:
         """The next `orderUpdates` payload of `op_id` (other operations' messages are not expected)."""
-        message = await self.receive(timeout)
+        message = await self.receive(wait)
         assert message.get("id") == op_id and message["type"] == "next", message
         assert "errors" not in message["payload"], message
         update: dict[str, Any] = message["payload"]["data"]["orderUpdates"]
         return update
 
-    async def closed(self, timeout: float = 10) -> int | None:
+    async def closed(self, wait: float = 10) -> int | None:
         """Wait for the server to close; its close code."""
         with contextlib.suppress(websockets.ConnectionClosed):
             while True:
-                await asyncio.wait_for(self.ws.recv(), timeout)
+                await asyncio.wait_for(self.ws.recv(), wait)
         return self.ws.close_code
 
 
