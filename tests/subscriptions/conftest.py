@@ -101,11 +101,12 @@ def _subaccount(client: httpx.Client, name: str) -> str:
     return subaccount_id
 
 
-@pytest.fixture(scope="module")
-def subs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SubsSetup]:
+@contextlib.contextmanager
+def subs_setup(directory: Path, fulfilment_delay: float = FULFILMENT_DELAY) -> Iterator[SubsSetup]:
+    """A sandbox with subaccounts and a clients file in `directory`; gateways started on it stop after."""
     with contextlib.ExitStack() as stack:
         config = SandboxConfig(
-            fulfilment_delay=FULFILMENT_DELAY, enable_admin=True, callback_backoff_initial=0.1
+            fulfilment_delay=fulfilment_delay, enable_admin=True, callback_backoff_initial=0.1
         )
         app = create_sandbox_app(config)
         url = stack.enter_context(serve(app))
@@ -117,7 +118,21 @@ def subs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SubsSetup]:
             | ({"subaccount_id": sub_a} if bound else {})
             for name, (token, scopes, bound) in TOKENS.items()
         ]
-        path = tmp_path_factory.mktemp("subscriptions") / "clients.json"
+        path = directory / "clients.json"
         path.write_text(json.dumps({"clients": clients}))
         with contextlib.ExitStack() as gateways:
             yield SubsSetup(url, app, sub_a, sub_b, path, gateways)
+
+
+@pytest.fixture(scope="module")
+def subs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SubsSetup]:
+    """Orders fulfilled `FULFILMENT_DELAY` seconds after they are placed."""
+    with subs_setup(tmp_path_factory.mktemp("subscriptions")) as setup:
+        yield setup
+
+
+@pytest.fixture(scope="module")
+def held_subs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SubsSetup]:
+    """Orders stay placed until ``POST /_sandbox/orders/{id}/fulfil``."""
+    with subs_setup(tmp_path_factory.mktemp("held"), fulfilment_delay=3600) as setup:
+        yield setup
