@@ -83,13 +83,17 @@ class Poller:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self._interval)
-            for key, group in tuple(self._groups.items()):
-                try:
-                    await self._poll(key, group)
-                except BackendError as exc:
-                    logger.warning("subscriptions: polling orders failed (%s); next round retries", exc.code)
-                except Exception:  # one group's surprise must not stop the loop for the others
-                    logger.exception("subscriptions: polling orders failed")
+            await self.poll_once()
+
+    async def poll_once(self) -> None:
+        """One round: every watched group once (unless another replica claimed it)."""
+        for key, group in tuple(self._groups.items()):
+            try:
+                await self._poll(key, group)
+            except BackendError as exc:
+                logger.warning("subscriptions: polling orders failed (%s); next round retries", exc.code)
+            except Exception:  # one group's surprise must not stop the loop for the others
+                logger.exception("subscriptions: polling orders failed")
 
     async def _poll(self, key: GroupKey, group: _Group) -> None:
         if not await self._broker.claim(f"poll:{_digest(key, group)}", self._interval * 0.9):
