@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import difflib
 import logging
@@ -101,7 +102,8 @@ def _serve(args: argparse.Namespace) -> int:
     from gateway.subscriptions.shutdown import GoingAwayServer
 
     server = GoingAwayServer(uvicorn.Config("gateway.app:create_app", **options))
-    server.run()
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it handled, as uvicorn.run
+        server.run()
     return 0 if server.started else 1
 
 
