@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from strawberry.extensions import DisableIntrospection, ParserCache, SchemaExtension, ValidationCache
 
 from gateway.admission import AdmissionMiddleware
@@ -38,6 +38,7 @@ from gateway.reload import reload_on_sighup
 from gateway.request_id import RequestIdMiddleware
 from gateway.schema import build_schema
 from gateway.security.wiring import Security, build_security
+from gateway.subscriptions.setup import configure_transports, feed_running, subscription_routes
 from gateway.view import GatewayGraphQL
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def create_app(
     security = _security(settings)
     metrics = _metrics(settings, security)
     sandbox_app = _embedded_sandbox(settings) if settings.embedded_sandbox else None
-    routes = [*health_routes(), *_graphql_routes(settings, security, metrics)]
+    routes = [*health_routes(), *_graphql_routes(settings, security, metrics), *subscription_routes()]
     if metrics is not None:
         routes.append(metrics_route(metrics, token=_secret(settings.metrics_token)))
     if sandbox_app is not None:
@@ -155,7 +156,8 @@ def _graphql_routes(
         graphiql_html=graphiql,
         max_batch_size=settings.max_batch_size,
     )
-    routes: list[BaseRoute] = [Route("/graphql", view, name="graphql")]
+    configure_transports(view, settings)
+    routes: list[BaseRoute] = [Route("/graphql", view, name="graphql"), WebSocketRoute("/graphql", view)]
     if graphiql and local_assets:
         routes.append(static_mount())
     return routes
@@ -218,6 +220,16 @@ def _lifespan(
             stack.enter_context(reload_on_sighup(app.state.security))
             http = await stack.enter_async_context(_http_client(settings, upstream))
             state = _lifespan_state(settings, http, app.state.metrics)
+            state["order_feed"] = await stack.enter_async_context(
+                feed_running(
+                    app,
+                    settings,
+                    state["client"],
+                    redis=app.state.security.redis,
+                    observer=app.state.metrics,
+                    sandbox_app=sandbox_app,
+                )
+            )
             stack.enter_context(_startup_objects_frozen())
             yield state
 
