@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import difflib
 import logging
@@ -106,19 +107,27 @@ def _serve(args: argparse.Namespace) -> int:
     settings = checked[0]
     log_level = args.log_level or settings.log_level
     logging.config.dictConfig(log_config(log_level))  # for this process; uvicorn repeats it per worker
-    uvicorn.run(
-        "gateway.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=_workers(args.workers, settings),
-        log_level=log_level,
-        log_config=log_config(log_level),
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": args.host,
+        "port": args.port,
+        "workers": _workers(args.workers, settings),
+        "log_level": log_level,
+        "log_config": log_config(log_level),
         # uvicorn[standard] brings uvloop and httptools; "auto" picks them when importable.
-        loop="auto",
-        http="auto",
-    )
-    return 0
+        "loop": "auto",
+        "http": "auto",
+    }
+    if options["workers"] > 1:
+        uvicorn.run("gateway.app:create_app", **options)
+        return 0
+    # One process: a server that closes subscriptions with 1001 before it stops (gateway.subscriptions).
+    from gateway.subscriptions.shutdown import GoingAwayServer
+
+    server = GoingAwayServer(uvicorn.Config("gateway.app:create_app", **options))
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it handled, as uvicorn.run
+        server.run()
+    return 0 if server.started else 1
 
 
 def _serve_problems(args: argparse.Namespace) -> list[ConfigProblem]:
