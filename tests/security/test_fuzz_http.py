@@ -70,15 +70,24 @@ def _check(response: httpx.Response) -> None:
 
 def _scalar_strategies() -> dict[str, st.SearchStrategy[graphql.ValueNode]]:
     """A strategy for every custom scalar of the schema (hypothesis-graphql knows only the built-in ones)."""
-    known: dict[str, st.SearchStrategy[graphql.ValueNode]] = {
-        "DateTime": st.datetimes().map(lambda value: graphql.StringValueNode(value=value.isoformat())),
-        "Upload": st.just(graphql.NullValueNode()),
-    }
     anything = st.one_of(
         st.text(max_size=12).map(lambda text: graphql.StringValueNode(value=text)),
         st.integers(-(10**12), 10**12).map(lambda number: graphql.IntValueNode(value=str(number))),
         st.floats(allow_nan=False, allow_infinity=False).map(lambda x: graphql.FloatValueNode(value=repr(x))),
     )
+    known: dict[str, st.SearchStrategy[graphql.ValueNode]] = {
+        "DateTime": st.datetimes().map(lambda value: graphql.StringValueNode(value=value.isoformat())),
+        "Upload": st.just(graphql.NullValueNode()),
+        # Money amounts: plain decimals of any size and precision, text that only looks like one, and
+        # JSON numbers (an exponent among them was a logged 500 before masking let validation errors be).
+        "Decimal": st.one_of(
+            st.one_of(
+                st.decimals(allow_nan=False, allow_infinity=False).map(lambda value: format(value, "f")),
+                st.text(alphabet="0123456789.-+eE", max_size=40),
+            ).map(lambda text: graphql.StringValueNode(value=text)),
+            anything,
+        ),
+    }
     schema = graphql.build_schema(SCHEMA)
     scalars = [t.name for t in schema.type_map.values() if isinstance(t, graphql.GraphQLScalarType)]
     builtin = {"String", "Int", "Float", "Boolean", "ID"}
