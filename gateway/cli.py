@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import difflib
 import logging
@@ -106,19 +107,27 @@ def _serve(args: argparse.Namespace) -> int:
     settings = checked[0]
     log_level = args.log_level or settings.log_level
     logging.config.dictConfig(log_config(log_level))  # for this process; uvicorn repeats it per worker
-    uvicorn.run(
-        "gateway.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=_workers(args.workers, settings),
-        log_level=log_level,
-        log_config=log_config(log_level),
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": args.host,
+        "port": args.port,
+        "workers": _workers(args.workers, settings),
+        "log_level": log_level,
+        "log_config": log_config(log_level),
         # uvicorn[standard] brings uvloop and httptools; "auto" picks them when importable.
-        loop="auto",
-        http="auto",
-    )
-    return 0
+        "loop": "auto",
+        "http": "auto",
+    }
+    if options["workers"] > 1:
+        uvicorn.run("gateway.app:create_app", **options)
+        return 0
+    # One process: a server that closes subscriptions with 1001 before it stops (gateway.subscriptions).
+    from gateway.subscriptions.shutdown import GoingAwayServer
+
+    server = GoingAwayServer(uvicorn.Config("gateway.app:create_app", **options))
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it handled, as uvicorn.run
+        server.run()
+    return 0 if server.started else 1
 
 
 def _serve_problems(args: argparse.Namespace) -> list[ConfigProblem]:
@@ -167,11 +176,15 @@ def log_config(level: str) -> dict[str, Any]:
     for name in ("gateway", "sandbox", "strawberry"):
         config["loggers"][name] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
     filters = config.setdefault("filters", {})
-    filters["redact_secrets"] = {"()": "gateway.redaction.RedactSecrets"}
     filters["request_id"] = {"()": "gateway.request_id.RequestIdFilter"}
     for handler in config["handlers"].values():
         # On the handlers, so they see every logger's records.
-        handler["filters"] = ["redact_secrets", "request_id"]
+        handler["filters"] = ["request_id"]
+    for formatter in config["formatters"].values():
+        # Redaction of each finished line, the request tag and uvicorn's access fields included
+        # (`gateway.redaction.redacting_formatter`); the app adds its own filter for the secrets it holds.
+        formatter["inner"] = formatter.pop("()")
+        formatter["()"] = "gateway.redaction.redacting_formatter"
     # The request's correlation id on lines logged while serving it (the filter sets `request_tag`).
     default = config["formatters"]["default"]
     default["fmt"] = default["fmt"].replace("%(message)s", "%(request_tag)s%(message)s")

@@ -230,11 +230,13 @@ class PersistedQueryMiddleware:
         params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         if "extensions" not in params and (self.queries.trusted is None or "query" not in params):
             return scope
-        payload: dict[str, Any] = {
-            "query": params.get("query"),
-            "extensions": _json_or_none(params.get("extensions")),
-        }
+        extensions = _json_or_none(params.get("extensions"))
+        if "extensions" in params and not isinstance(extensions, dict):
+            raise PersistedQueryError(BAD_REQUEST, "the `extensions` parameter must be a JSON object")
+        payload: dict[str, Any] = {"query": params.get("query"), "extensions": extensions}
         resolved = await self.queries.resolve({k: v for k, v in payload.items() if v is not None})
+        if not isinstance(resolved.get("query"), str):
+            return scope  # no persisted query asked for: the view reads the request as it is
         params["query"] = resolved["query"]
         params.pop("extensions", None)
         return {**scope, "query_string": urlencode(params).encode()}

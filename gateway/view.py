@@ -9,6 +9,8 @@ What strawberry 0.341 leaves to us, and this module adds:
   ``BAD_USER_INPUT``), and are answered ``400`` under ``application/graphql-response+json``. Under
   ``application/json`` they stay ``200`` because legacy clients expect that.
 - Mutations over GET get ``405`` with ``Allow: POST`` (strawberry says ``400``).
+- An ``operationName`` that is not a string (or null) makes the request malformed: ``400`` under either
+  media type (strawberry passed it on).
 - Errors strawberry raises as plain-text HTTP errors (bad JSON, missing query...) become GraphQL-shaped
   JSON bodies, and any unexpected exception becomes a generic ``500`` with no detail.
 - JSON-array batching (`gateway.batching`): size limit, operations answered independently in order.
@@ -240,6 +242,15 @@ class GatewayGraphQL(GraphQL[Any, None]):
         # orjson refuses nesting deeper than 1024 with a JSONDecodeError (a 400 from `parse_json`); the
         # stdlib decoder strawberry uses raised RecursionError on `[[[[...` bodies, a 500.
         return orjson.loads(data)
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        # Strawberry checks the types of `query`, `variables` and `extensions` but lets any JSON value
+        # through as `operationName`; a malformed request is a 400 whatever media type was asked for.
+        data = await super().parse_http_body(request)
+        for item in data if isinstance(data, list) else [data]:
+            if not isinstance(item.operation_name, str | None):
+                raise HTTPException(400, "`operationName` must be a string or null, if provided")
+        return data
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         response_data = await super().process_result(request, result)

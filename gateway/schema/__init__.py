@@ -28,6 +28,7 @@ from gateway.schema.products import ProductMutations
 from gateway.schema.quotes import QuoteQueries
 from gateway.schema.scalars import DecimalScalar
 from gateway.schema.subaccounts import SubaccountMutations, SubaccountQueries
+from gateway.schema.subscriptions import OrderSubscriptions
 
 QUERY_PARTS: tuple[type, ...] = (
     OrderQueries,
@@ -81,6 +82,7 @@ def build_schema(extensions: Sequence[ExtensionSpec] = ()) -> strawberry.Schema:
     return GatewaySchema(
         query=query,
         mutation=mutation,
+        subscription=OrderSubscriptions,
         extensions=list(extensions),
         execution_context_class=UpstreamErrorsExecutionContext,
         # Money amounts: the gateway's own `Decimal` (plain notation, bounded input), not strawberry's.

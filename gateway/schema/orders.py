@@ -19,6 +19,7 @@ from gateway.schema.node import Node, optional_upstream_id, upstream_id_field, u
 from gateway.schema.pagination import PAGING_HELP, Connection, fetch_connection, page_request
 from gateway.schema.payloads import KeyedOutcome, MutationPayload, attempt_keyed
 from gateway.schema.scalars import DateTime
+from gateway.subscriptions.placing import callback_url, order_changed
 
 if TYPE_CHECKING:
     from gateway.schema.checkout import CheckoutSession
@@ -284,7 +285,7 @@ class CancelOrderInput:
 class OrderPayload(MutationPayload):
     order: Order | None = strawberry.field(description="The order; null when the mutation failed.")
     idempotency_key: str = strawberry.field(
-        description="The idempotency key the upstream received; retry with it to be safe."
+        description="The idempotency key of this call (yours, or one the gateway made); retry with it."
     )
 
     @classmethod
@@ -344,6 +345,7 @@ async def _run_order_call(
         subaccount = optional_upstream_id(subaccount_id, "Subaccount", "input", "subaccountId")
         result = await call(context.call_options(subaccount_id=subaccount, idempotency_key=key))
         context.loaders.prime_order(result.data, subaccount)
+        await order_changed(context, result.data)
         return result
 
     return await attempt_keyed(keyed, caller_key, ORDER_INPUT_RENAMES)
@@ -358,7 +360,9 @@ class OrderMutations:
         client = info.context.client
 
         async def call(opts: CallOptions) -> Result[models.Order]:
-            return await client.create_order(order_params(input), opts=opts)
+            params = order_params(input)
+            url = callback_url(info.context, opts, params.notification_url)
+            return await client.create_order(params.model_copy(update={"notification_url": url}), opts=opts)
 
         outcome = await _run_order_call(info, call, input.subaccount_id, input.idempotency_key)
         return PlaceOrderPayload.from_outcome(outcome)
@@ -373,7 +377,11 @@ class OrderMutations:
         client = info.context.client
 
         async def call(opts: CallOptions) -> Result[models.Order]:
-            return await client.create_ride_order(ride_order_params(input), opts=opts)
+            params = ride_order_params(input)
+            url = callback_url(info.context, opts, params.notification_url)
+            return await client.create_ride_order(
+                params.model_copy(update={"notification_url": url}), opts=opts
+            )
 
         outcome = await _run_order_call(info, call, input.subaccount_id, input.idempotency_key)
         return PlaceRideOrderPayload.from_outcome(outcome)

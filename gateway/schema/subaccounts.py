@@ -196,7 +196,9 @@ class CreateSubaccountPayload(MutationPayload):
     subaccount: Subaccount | None = strawberry.field(
         description="The new subaccount; null when it was not created."
     )
-    idempotency_key: str = strawberry.field(description="The idempotency key the upstream received.")
+    idempotency_key: str = strawberry.field(
+        description="The idempotency key of this call (yours, or one the gateway made); retry with it."
+    )
 
     @classmethod
     def from_outcome(cls, outcome: KeyedOutcome[models.Subaccount]) -> Self:

@@ -140,11 +140,10 @@ def test_a_lost_response_is_retried_with_the_same_key_and_buys_once(
     assert payload["replayed"] is False  # the gateway's own key: the order was bought once, by this call
     posts = [e for e in sandbox.request_log.entries if e.route == "POST /v1/orders"]
     assert len(posts) == 2
-    assert (
-        posts[0].headers["idempotency-key"]
-        == posts[1].headers["idempotency-key"]
-        == payload["idempotencyKey"]
-    )
+    # One key on both attempts: the one the caller can retry with, confined to the caller's namespace.
+    sent = posts[0].headers["idempotency-key"]
+    assert posts[1].headers["idempotency-key"] == sent
+    assert sent.startswith("gw1-") and payload["idempotencyKey"] not in sent
     assert sandbox_order_ids(sandbox) == [payload["order"]["upstreamId"]]
 
 
