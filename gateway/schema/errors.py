@@ -56,7 +56,7 @@ class UserErrorCode(enum.Enum):
     )
     FORBIDDEN = strawberry.enum_value(
         "FORBIDDEN",
-        description="The caller may not do this, or the upstream refuses it (e.g. cancelling an order twice).",
+        description="The caller may not do this, or the upstream refuses it (e.g. cancelling twice).",
     )
     INVALID_SUBACCOUNT = strawberry.enum_value(
         "INVALID_SUBACCOUNT", description="The subaccount is not one of the account's."
