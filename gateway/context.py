@@ -52,7 +52,9 @@ class GatewayContext:
     principal: Principal
     products: ProductPlatformClient | None = None  # the product platform (seed 000), when configured
     request_id: str | None = None  # the correlation id (`gateway.request_id`), forwarded upstream
-    requested_cost: int = 0  # cost requested so far by this request's operations (a batch shares it)
+    # Cost requested so far by the operations of one JSON-array batch, which share one maximum; None outside
+    # a batch (a WebSocket connection also keeps one context, and its operations are each checked alone).
+    requested_cost: int | None = None
     loaders: Loaders = field(init=False)
 
     def call_options(

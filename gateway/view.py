@@ -220,7 +220,10 @@ class GatewayGraphQL(GraphQL[Any, None]):
     ) -> Any:
         if not isinstance(request_data, list):
             return await super().execute_operation(request, request_adapter, request_data, **kwargs)
-        # One context (so one set of loaders) for the whole batch: strawberry built it once per request.
+        # One context (so one set of loaders) for the whole batch: strawberry built it once per request. The
+        # operations' requested costs add up against one maximum (`OperationGuard`).
+        if hasattr(kwargs.get("context"), "requested_cost"):
+            kwargs["context"].requested_cost = 0
         operations = [
             partial(self._execute_batched, request, request_adapter, data, kwargs) for data in request_data
         ]

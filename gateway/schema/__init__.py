@@ -15,6 +15,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
+from strawberry.types.base import get_object_definition
 
 from gateway.masking import should_mask
 from gateway.schema.catalogue import CatalogueQueries
@@ -70,7 +71,14 @@ def build_schema(extensions: Sequence[ExtensionSpec] = ()) -> strawberry.Schema:
     execution (`UpstreamErrorsExecutionContext`), before any masking extension sees them.
     """
     query = merge_types("Query", QUERY_PARTS)
+    get_object_definition(
+        query, strict=True
+    ).description = "What can be read: orders, subaccounts, catalogue, quotes and impact."
     mutation = merge_types("Mutation", MUTATION_PARTS)
+    get_object_definition(mutation, strict=True).description = (
+        "What can be changed: orders, subaccounts, checkout sessions and product offset records. Each "
+        "takes one `input` and answers a payload with `userErrors`."
+    )
     return GatewaySchema(
         query=query,
         mutation=mutation,
