@@ -9,6 +9,8 @@ What strawberry 0.341 leaves to us, and this module adds:
   ``BAD_USER_INPUT``), and are answered ``400`` under ``application/graphql-response+json``. Under
   ``application/json`` they stay ``200`` because legacy clients expect that.
 - Mutations over GET get ``405`` with ``Allow: POST`` (strawberry says ``400``).
+- Streams (GraphQL over SSE) only for a client that prefers ``text/event-stream`` to JSON; strawberry
+  streamed for any ``Accept`` listing it, which urql's queries do after the JSON types.
 - An ``operationName`` that is not a string (or null) makes the request malformed: ``400`` under either
   media type (strawberry passed it on).
 - Errors strawberry raises as plain-text HTTP errors (bad JSON, missing query...) become GraphQL-shaped
@@ -20,7 +22,7 @@ What strawberry 0.341 leaves to us, and this module adds:
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, TypeGuard
 
@@ -33,6 +35,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.streaming import HTTPStreamTransport
 from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
@@ -47,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
+EVENT_STREAM = "text/event-stream"
 
 _HTTP_ERROR_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
@@ -64,6 +68,25 @@ def accepted_media_type(accept: str | None) -> str:
     if preferred > 0 and preferred >= weights.get(JSON, 0.0):
         return GRAPHQL_RESPONSE_JSON
     return JSON
+
+
+def prefers_event_stream(accept: str | None) -> bool:
+    """Whether the client wants ``text/event-stream`` (GraphQL over SSE) rather than one JSON answer.
+
+    Strawberry streams whenever ``Accept`` merely lists ``text/event-stream``; urql lists it after the JSON
+    types on every query. So: only when it is named with a quality above every JSON type's, or equal and
+    listed first (the client's own order breaks the tie).
+    """
+    weights = _media_weights(accept or "")
+    stream = weights.get(EVENT_STREAM, 0.0)
+    if stream <= 0:
+        return False
+    order = list(weights)
+    for media in (GRAPHQL_RESPONSE_JSON, JSON):
+        quality = weights.get(media, 0.0)
+        if quality > stream or (quality == stream and order.index(media) < order.index(EVENT_STREAM)):
+            return False
+    return True
 
 
 def _media_weights(accept: str) -> dict[str, float]:
@@ -242,6 +265,12 @@ class GatewayGraphQL(GraphQL[Any, None]):
         # orjson refuses nesting deeper than 1024 with a JSONDecodeError (a 400 from `parse_json`); the
         # stdlib decoder strawberry uses raised RecursionError on `[[[[...` bodies, a 500.
         return orjson.loads(data)
+
+    def _get_stream_transport_from_headers(self, headers: Mapping[str, str]) -> HTTPStreamTransport | None:
+        accept = next((value for key, value in headers.items() if key.lower() == "accept"), None)
+        if not prefers_event_stream(accept):
+            return None  # one JSON answer, as for any client that prefers JSON (see prefers_event_stream)
+        return super()._get_stream_transport_from_headers(headers)
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
         # Strawberry checks the types of `query`, `variables` and `extensions` but lets any JSON value
