@@ -9,8 +9,6 @@ What strawberry 0.341 leaves to us, and this module adds:
   ``BAD_USER_INPUT``), and are answered ``400`` under ``application/graphql-response+json``. Under
   ``application/json`` they stay ``200`` because legacy clients expect that.
 - Mutations over GET get ``405`` with ``Allow: POST`` (strawberry says ``400``).
-- Streams (GraphQL over SSE) only for a client that prefers ``text/event-stream`` to JSON; strawberry
-  streamed for any ``Accept`` listing it, which urql's queries do after the JSON types.
 - An ``operationName`` that is not a string (or null) makes the request malformed: ``400`` under either
   media type (strawberry passed it on).
 - Errors strawberry raises as plain-text HTTP errors (bad JSON, missing query...) become GraphQL-shaped
@@ -71,22 +69,19 @@ def accepted_media_type(accept: str | None) -> str:
 
 
 def prefers_event_stream(accept: str | None) -> bool:
-    """Whether the client wants ``text/event-stream`` (GraphQL over SSE) rather than one JSON answer.
+    """True when ``Accept`` asks for GraphQL over SSE ahead of every JSON answer.
 
-    Strawberry streams whenever ``Accept`` merely lists ``text/event-stream``; urql lists it after the JSON
-    types on every query. So: only when it is named with a quality above every JSON type's, or equal and
-    listed first (the client's own order breaks the tie).
+    Clients such as urql list ``text/event-stream`` after the JSON types on every query (they can read
+    either); such a query is answered with JSON. SSE is chosen when ``text/event-stream`` has a higher
+    quality than any JSON type, or the same quality and comes first - as graphql-sse and urql's
+    subscriptions ask.
     """
-    weights = _media_weights(accept or "")
-    stream = weights.get(EVENT_STREAM, 0.0)
-    if stream <= 0:
-        return False
-    order = list(weights)
-    for media in (GRAPHQL_RESPONSE_JSON, JSON):
-        quality = weights.get(media, 0.0)
-        if quality > stream or (quality == stream and order.index(media) < order.index(EVENT_STREAM)):
-            return False
-    return True
+    ranked = [
+        (-quality, position, media)
+        for position, (media, quality) in enumerate(_media_weights(accept or "").items())
+        if quality > 0 and media in (EVENT_STREAM, JSON, GRAPHQL_RESPONSE_JSON, "application/graphql+json")
+    ]
+    return bool(ranked) and min(ranked)[2] == EVENT_STREAM
 
 
 def _media_weights(accept: str) -> dict[str, float]:
@@ -168,6 +163,13 @@ class GatewayGraphQL(GraphQL[Any, None]):
         self._context_getter = context_getter
         self._graphiql_html = graphiql_html or ""
         self._max_batch_size = max_batch_size
+
+    def _get_stream_transport_from_headers(self, headers: Mapping[str, str]) -> HTTPStreamTransport | None:
+        # Strawberry streams whenever Accept merely names text/event-stream; negotiate instead.
+        accept = next((value for key, value in headers.items() if key.lower() == "accept"), None)
+        if not prefers_event_stream(accept):
+            return None
+        return super()._get_stream_transport_from_headers(headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -265,12 +267,6 @@ class GatewayGraphQL(GraphQL[Any, None]):
         # orjson refuses nesting deeper than 1024 with a JSONDecodeError (a 400 from `parse_json`); the
         # stdlib decoder strawberry uses raised RecursionError on `[[[[...` bodies, a 500.
         return orjson.loads(data)
-
-    def _get_stream_transport_from_headers(self, headers: Mapping[str, str]) -> HTTPStreamTransport | None:
-        accept = next((value for key, value in headers.items() if key.lower() == "accept"), None)
-        if not prefers_event_stream(accept):
-            return None  # one JSON answer, as for any client that prefers JSON (see prefers_event_stream)
-        return super()._get_stream_transport_from_headers(headers)
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
         # Strawberry checks the types of `query`, `variables` and `extensions` but lets any JSON value
