@@ -54,13 +54,16 @@ class UserErrorCode(enum.Enum):
     NOT_FOUND = strawberry.enum_value(
         "NOT_FOUND", description="An object the input names does not exist (or is not the caller's)."
     )
-    FORBIDDEN = strawberry.enum_value("FORBIDDEN", description="The caller may not do this.")
+    FORBIDDEN = strawberry.enum_value(
+        "FORBIDDEN",
+        description="The caller may not do this, or the upstream refuses it (e.g. cancelling twice).",
+    )
     INVALID_SUBACCOUNT = strawberry.enum_value(
         "INVALID_SUBACCOUNT", description="The subaccount is not one of the account's."
     )
     CONFLICT = strawberry.enum_value(
         "CONFLICT",
-        description="The object's state does not allow this (e.g. deleting a subaccount that has orders).",
+        description="The upstream refused because of the object's state (its HTTP 409).",
     )
     IDEMPOTENCY_CONFLICT = strawberry.enum_value(
         "IDEMPOTENCY_CONFLICT",
