@@ -17,9 +17,10 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from strawberry.extensions import DisableIntrospection, ParserCache, SchemaExtension, ValidationCache
 
+from gateway.admission import AdmissionMiddleware
 from gateway.auth.middleware import PRINCIPAL_KEY
 from gateway.backend import OffsetsClient, RetryPolicy
 from gateway.backend.transport import AiohttpTransport
@@ -30,10 +31,14 @@ from gateway.health import health_routes
 from gateway.loaders import CatalogueCache
 from gateway.masking import MaskInternalErrors
 from gateway.metrics import GatewayMetrics, HttpMetricsMiddleware, extension_factory, metrics_route
+from gateway.operation_selection import OperationSelection
+from gateway.preflight import settings_for_app
 from gateway.products.setup import build_product_client
+from gateway.reload import reload_on_sighup
 from gateway.request_id import RequestIdMiddleware
 from gateway.schema import build_schema
 from gateway.security.wiring import Security, build_security
+from gateway.subscriptions.setup import configure_transports, feed_running, subscription_routes
 from gateway.view import GatewayGraphQL
 
 logger = logging.getLogger(__name__)
@@ -51,7 +56,9 @@ def create_app(
 ) -> Starlette:
     """Build the gateway.
 
-    settings: the configuration; ``None`` reads it from ``GATEWAY_*`` environment variables.
+    settings: the configuration, checked by `gateway.preflight.preflight` (ConfigError when bad); ``None``
+        reads it from ``GATEWAY_*`` environment variables, and a bad one exits with status 2 and one line
+        per problem on stderr (uvicorn would print a factory's exception as a traceback).
     transport: the httpx transport to the upstream (tests pass a mock or an in-process one); ``None``
         means a pooled network connection to ``settings.upstream_url``, or the embedded sandbox when no
         upstream URL is set.
@@ -60,17 +67,22 @@ def create_app(
     ``/sandbox`` (e.g. ``/sandbox/v1/portfolios``). With metrics on, ``app.state.metrics`` is the app's
     `GatewayMetrics` (its own registry) served at ``/metrics``.
     """
-    settings = settings or Settings()
+    settings = settings_for_app(settings)  # checked before anything is built; see gateway.preflight
     security = _security(settings)
     metrics = _metrics(settings, security)
     sandbox_app = _embedded_sandbox(settings) if settings.embedded_sandbox else None
-    routes = [*health_routes(), *_graphql_routes(settings, security, metrics)]
+    routes = [*health_routes(), *_graphql_routes(settings, security, metrics), *subscription_routes()]
     if metrics is not None:
         routes.append(metrics_route(metrics, token=_secret(settings.metrics_token)))
     if sandbox_app is not None:
         routes.append(Mount("/sandbox", app=sandbox_app, name="sandbox"))
     # Outermost: every response, the metrics' and the security middleware's own included, carries the id.
-    middleware = [Middleware(RequestIdMiddleware), *_metrics_middleware(metrics), *security.middleware()]
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        *_metrics_middleware(metrics),
+        *_admission_middleware(settings, metrics),
+        *security.middleware(),
+    ]
     app = Starlette(
         routes=routes, middleware=middleware, lifespan=_lifespan(settings, transport, sandbox_app)
     )
@@ -86,7 +98,12 @@ def schema_extensions(settings: Settings) -> list[ExtensionFactory]:
 
     ParserCache and ValidationCache keep their LRU caches at module level, so they work across requests.
     """
-    extensions: list[ExtensionFactory] = [ParserCache, ValidationCache, MaskInternalErrors]
+    extensions: list[ExtensionFactory] = [
+        ParserCache,
+        OperationSelection,
+        ValidationCache,
+        MaskInternalErrors,
+    ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
     return extensions
@@ -109,6 +126,15 @@ def _metrics_middleware(metrics: GatewayMetrics | None) -> list[Middleware]:
     return [Middleware(HttpMetricsMiddleware, metrics=metrics)] if metrics is not None else []
 
 
+def _admission_middleware(settings: Settings, metrics: GatewayMetrics | None) -> list[Middleware]:
+    # Inside the request-id and metrics layers (shed answers carry an id and are counted), outside the rest.
+    if settings.max_in_flight == 0:
+        return []
+    on_shed = metrics.shed_requests.inc if metrics is not None else None
+    limit, wait = settings.max_in_flight, settings.queue_timeout
+    return [Middleware(AdmissionMiddleware, max_in_flight=limit, queue_timeout=wait, on_shed=on_shed)]
+
+
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
 
@@ -117,17 +143,21 @@ def _graphql_routes(
     settings: Settings, security: Security, metrics: GatewayMetrics | None
 ) -> list[BaseRoute]:
     local_assets = assets_vendored()
-    graphiql = render_page(local=local_assets) if settings.graphiql_enabled else None
     observed = [extension_factory(metrics)] if metrics is not None else []
     schema = build_schema(extensions=[*observed, *schema_extensions(settings), *security.schema_extensions()])
+    # With trusted documents GraphiQL's introspection query would be refused: the page gets the schema.
+    embedded = schema if security.queries.trusted is not None else None
+    graphiql = render_page(local=local_assets, schema=embedded) if settings.graphiql_enabled else None
     # "Did you mean ...?" hints would map the schema for callers who may not introspect it.
     schema.config.disable_field_suggestions = not settings.introspection_enabled
     view = GatewayGraphQL(
         schema,
         context_getter=_context_getter(settings, metrics),
         graphiql_html=graphiql,
+        max_batch_size=settings.max_batch_size,
     )
-    routes: list[BaseRoute] = [Route("/graphql", view, name="graphql")]
+    configure_transports(view, settings)
+    routes: list[BaseRoute] = [Route("/graphql", view, name="graphql"), WebSocketRoute("/graphql", view)]
     if graphiql and local_assets:
         routes.append(static_mount())
     return routes
@@ -187,8 +217,19 @@ def _lifespan(
                 upstream = upstream or httpx.ASGITransport(app=sandbox_app)
                 _announce_sandbox()
             await stack.enter_async_context(app.state.security.running())
+            stack.enter_context(reload_on_sighup(app.state.security))
             http = await stack.enter_async_context(_http_client(settings, upstream))
             state = _lifespan_state(settings, http, app.state.metrics)
+            state["order_feed"] = await stack.enter_async_context(
+                feed_running(
+                    app,
+                    settings,
+                    state["client"],
+                    redis=app.state.security.redis,
+                    observer=app.state.metrics,
+                    sandbox_app=sandbox_app,
+                )
+            )
             stack.enter_context(_startup_objects_frozen())
             yield state
 
@@ -214,8 +255,8 @@ def _startup_objects_frozen() -> Iterator[None]:
 def _announce_sandbox() -> None:
     logger.warning(
         "SANDBOX MODE: GATEWAY_UPSTREAM_URL is not set, so the gateway runs on its embedded, in-process "
-        "sandbox. No real carbon credits are bought. Set GATEWAY_UPSTREAM_URL and GATEWAY_UPSTREAM_API_KEY "
-        "to use the real offsets API."
+        "sandbox, open to any caller. No real carbon credits are bought. Set GATEWAY_UPSTREAM_URL and "
+        "GATEWAY_UPSTREAM_API_KEY to use the real offsets API."
     )
 
 

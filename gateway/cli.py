@@ -1,8 +1,9 @@
-"""The ``offsets-gateway`` command: ``serve``, ``sandbox`` and ``export-schema``."""
+"""The ``offsets-gateway`` command: serve, check-config, sandbox, export-schema and --version."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import difflib
 import logging
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.config import Settings
+from gateway.preflight import ConfigError, ConfigProblem, Preflight, checked_settings, report
 
 DEFAULT_SCHEMA_PATH = Path("schema.graphql")
 
@@ -34,8 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="offsets-gateway", description="GraphQL gateway for the offsets REST API."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_serve(commands)
+    _add_check_config(commands)
     commands.add_parser(
         "sandbox",
         help="run the offline sandbox of the REST API (see `offsets-gateway sandbox --help`)",
@@ -63,6 +67,25 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.set_defaults(handler=_serve)
 
 
+def _add_check_config(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    check = commands.add_parser(
+        "check-config",
+        help="validate the configuration and print what it resolves to, without serving",
+        description="Run the checks `serve` runs before it listens (GATEWAY_* variables, the clients "
+        "file, the trusted documents) and print the resolved mode. Exit 2 on a bad configuration.",
+    )
+    check.set_defaults(handler=_check_config)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("offsets-gateway")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def _add_export_schema(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export = commands.add_parser(
         "export-schema",
@@ -78,52 +101,71 @@ def _add_export_schema(commands: argparse._SubParsersAction[argparse.ArgumentPar
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    settings = _settings_or_none()
-    if settings is None:
+    checked = _checked_or_none(_serve_problems(args))
+    if checked is None:
         return 2
+    settings = checked[0]
     log_level = args.log_level or settings.log_level
     logging.config.dictConfig(log_config(log_level))  # for this process; uvicorn repeats it per worker
-    uvicorn.run(
-        "gateway.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=_workers(args.workers, settings),
-        log_level=log_level,
-        log_config=log_config(log_level),
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": args.host,
+        "port": args.port,
+        "workers": _workers(args.workers, settings),
+        "log_level": log_level,
+        "log_config": log_config(log_level),
         # uvicorn[standard] brings uvloop and httptools; "auto" picks them when importable.
-        loop="auto",
-        http="auto",
-    )
-    return 0
+        "loop": "auto",
+        "http": "auto",
+    }
+    if options["workers"] > 1:
+        uvicorn.run("gateway.app:create_app", **options)
+        return 0
+    # One process: a server that closes subscriptions with 1001 before it stops (gateway.subscriptions).
+    from gateway.subscriptions.shutdown import GoingAwayServer
+
+    server = GoingAwayServer(uvicorn.Config("gateway.app:create_app", **options))
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it handled, as uvicorn.run
+        server.run()
+    return 0 if server.started else 1
 
 
-def _settings_or_none() -> Settings | None:
-    """The settings, checked before any server starts: a bad setting is one clear line, not a traceback.
+def _serve_problems(args: argparse.Namespace) -> list[ConfigProblem]:
+    # Port 0 would make the OS pick a random port while the log names the one asked for.
+    problems = []
+    if not 1 <= args.port <= 65535:
+        problems.append(ConfigProblem("--port", "must be between 1 and 65535"))
+    if args.workers < 1:
+        problems.append(ConfigProblem("--workers", "must be at least 1"))
+    return problems
 
-    Validation messages name the variable and what is wrong, never the value given (it may be a secret).
+
+def _checked_or_none(problems: list[ConfigProblem] | None = None) -> tuple[Settings, Preflight] | None:
+    """The settings, checked before any server starts: a bad setting is one line, not a traceback.
+
+    Each line names the variable and what is wrong, never the value given (it may be a secret).
     """
-    from pydantic import ValidationError
-
-    from gateway.auth.authenticate import Authenticator
-    from gateway.auth.errors import ClientsFileError
-
     try:
-        settings = Settings()
-        Authenticator.from_settings(
-            settings.security,
-            embedded_sandbox=settings.embedded_sandbox,
-            upstream_key_held=settings.upstream_api_key is not None,
-        )
-    except ValidationError as exc:
-        for error in exc.errors(include_input=False, include_url=False):
-            name = "GATEWAY_" + "_".join(str(part) for part in error["loc"]).upper()
-            print(f"offsets-gateway: {name}: {error['msg']}", file=sys.stderr)
+        checked = checked_settings()
+    except ConfigError as exc:
+        report(ConfigError([*(problems or []), *exc.problems]))
         return None
-    except (ValueError, OSError, ClientsFileError) as exc:
-        print(f"offsets-gateway: configuration error: {exc}", file=sys.stderr)
+    if problems:
+        report(ConfigError(problems))
         return None
-    return settings
+    return checked
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from gateway.describe import describe
+
+    checked = _checked_or_none()
+    if checked is None:
+        return 2
+    for line in describe(*checked):
+        print(line)
+    print("configuration OK")
+    return 0
 
 
 def log_config(level: str) -> dict[str, Any]:
@@ -134,11 +176,15 @@ def log_config(level: str) -> dict[str, Any]:
     for name in ("gateway", "sandbox", "strawberry"):
         config["loggers"][name] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
     filters = config.setdefault("filters", {})
-    filters["redact_secrets"] = {"()": "gateway.redaction.RedactSecrets"}
     filters["request_id"] = {"()": "gateway.request_id.RequestIdFilter"}
     for handler in config["handlers"].values():
         # On the handlers, so they see every logger's records.
-        handler["filters"] = ["redact_secrets", "request_id"]
+        handler["filters"] = ["request_id"]
+    for formatter in config["formatters"].values():
+        # Redaction of each finished line, the request tag and uvicorn's access fields included
+        # (`gateway.redaction.redacting_formatter`); the app adds its own filter for the secrets it holds.
+        formatter["inner"] = formatter.pop("()")
+        formatter["()"] = "gateway.redaction.redacting_formatter"
     # The request's correlation id on lines logged while serving it (the filter sets `request_tag`).
     default = config["formatters"]["default"]
     default["fmt"] = default["fmt"].replace("%(message)s", "%(request_tag)s%(message)s")
@@ -169,10 +215,14 @@ def _export_schema(args: argparse.Namespace) -> int:
     sdl = schema_sdl()
     path: Path = args.path
     if not args.check:
-        path.write_text(sdl, encoding="utf-8")
+        try:
+            path.write_text(sdl, encoding="utf-8")
+        except OSError as exc:
+            print(f"offsets-gateway: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
         print(f"wrote {path}")
         return 0
-    current = path.read_text(encoding="utf-8") if path.exists() else ""
+    current = path.read_text(encoding="utf-8") if path.is_file() else ""
     if current == sdl:
         print(f"{path} is up to date")
         return 0

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.security.settings import SecuritySettings
@@ -15,6 +16,11 @@ LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 
 #: The key the gateway presents to its embedded sandbox; the sandbox gives any key its own account.
 EMBEDDED_SANDBOX_KEY = "sk_sandbox_embedded"
+
+
+def environment() -> dict[str, str]:
+    """A copy of the process environment, for `gateway.preflight`'s check of the variable names."""
+    return dict(os.environ)
 
 
 class Settings(BaseSettings):
@@ -35,7 +41,7 @@ class Settings(BaseSettings):
     upstream_api_key: SecretStr | None = Field(
         default=None,
         description="API key the gateway uses upstream. Unset with an upstream URL: pass through each "
-        "caller's `Authorization: Bearer` key.",
+        "caller's `Authorization: Bearer` key. Set without a URL: refused at start-up.",
     )
     connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to open an upstream connection.")
     read_timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for upstream response data.")
@@ -70,10 +76,22 @@ class Settings(BaseSettings):
     max_concurrent_upstream: int = Field(
         default=10, ge=1, description="Upstream calls one GraphQL request may have in flight at once."
     )
+    max_batch_size: int = Field(
+        default=10, ge=0, description="Operations one JSON-array batch may hold (`0` turns batching off)."
+    )
+    max_in_flight: int = Field(
+        default=64,
+        ge=0,
+        description="HTTP requests one worker serves at once; more wait `queue_timeout`, then get 503 "
+        "OVERLOADED (0: no limit).",
+    )
+    queue_timeout: float = Field(
+        default=0.2, ge=0, description="Seconds a request waits for a free slot before 503 OVERLOADED."
+    )
     graphiql: bool | None = Field(
         default=None,
-        description="Serve GraphiQL at `GET /graphql` to browsers. Unset: on with the embedded sandbox, "
-        "off otherwise.",
+        description="Serve GraphiQL at `GET /graphql` to browsers. Unset: on with the embedded sandbox "
+        "unless trusted documents are on, off otherwise.",
     )
     introspection: bool | None = Field(
         default=None,
@@ -135,6 +153,56 @@ class Settings(BaseSettings):
             raise ValueError("must be an absolute http(s) URL")
         return value.strip().rstrip("/")
 
+    public_url: str | None = Field(
+        default=None,
+        description="Where the upstream can reach this gateway, e.g. `https://gw.example.com`. Set: orders "
+        "the gateway places without a `callbackUrl` carry `<public url>/webhooks/orders/<token>`, so their "
+        "changes reach subscribers at once. Unset: subscribers hear of changes by polling.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Secret signing the callback URLs' tokens. Unset: one shared through Redis when "
+        "`GATEWAY_REDIS_URL` is set, else a random one per process.",
+    )
+    subscription_poll_interval: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds between two upstream reads of the orders subscribers watch (while any do).",
+    )
+    subscription_keepalive: float = Field(
+        default=15.0, gt=0, description="Seconds between the server's pings on an idle subscription socket."
+    )
+    subscription_init_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a WebSocket has to send an authenticated `connection_init`."
+    )
+    subscription_max_per_connection: int = Field(
+        default=10, ge=1, description="Operations one WebSocket connection may run at once."
+    )
+    subscription_max_per_credential: int = Field(
+        default=100, ge=1, description="Subscriptions one credential may hold open (per gateway process)."
+    )
+    subscription_queue_size: int = Field(
+        default=100,
+        ge=1,
+        description="Events queued for one slow subscriber; one more ends its subscription with "
+        "SUBSCRIPTION_OVERFLOW (it resubscribes and gets current states first).",
+    )
+    subscription_max_message_bytes: int = Field(
+        default=65536,
+        ge=1024,
+        description="Largest WebSocket message a client may send (bigger: close 1009).",
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError("must be an absolute http(s) URL without query, e.g. https://gw.example.com")
+        return value.strip().rstrip("/")
+
     security: SecuritySettings = Field(
         default_factory=SecuritySettings,
         description="Auth, limits, rate limits, persisted queries, CORS, CSRF (own `GATEWAY_*` variables).",
@@ -149,6 +217,16 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an absolute http(s) URL, e.g. https://api.cnaught.com/v1")
         return value.strip().rstrip("/")
+
+    @field_validator("upstream_api_key")
+    @classmethod
+    def _check_key_has_url(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        # Without a URL the key would be ignored and the gateway would run on the sandbox, buying nothing.
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if "upstream_url" in info.data and info.data["upstream_url"] is None:
+            raise ValueError("is set but GATEWAY_UPSTREAM_URL is not: set both, or neither for the sandbox")
+        return value
 
     @property
     def embedded_sandbox(self) -> bool:
@@ -171,8 +249,11 @@ class Settings(BaseSettings):
 
     @property
     def graphiql_enabled(self) -> bool:
-        """Whether GraphiQL is served: the explicit setting, else on only for the embedded sandbox."""
-        return self.embedded_sandbox if self.graphiql is None else self.graphiql
+        """Whether GraphiQL is served: the explicit setting, else on only for the embedded sandbox without
+        trusted documents (which refuse GraphiQL's own queries; see `gateway.graphiql`)."""
+        if self.graphiql is not None:
+            return self.graphiql
+        return self.embedded_sandbox and self.security.trusted_documents_file is None
 
     @property
     def safe_upstream_url(self) -> str:

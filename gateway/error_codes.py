@@ -57,6 +57,7 @@ class ErrorCode(enum.StrEnum):
     REQUEST_TOO_LARGE = enum.auto()
     REQUEST_TIMEOUT = enum.auto()
     CSRF_PREVENTED = enum.auto()
+    OVERLOADED = enum.auto()
     PERSISTED_QUERY_NOT_FOUND = enum.auto()
     PERSISTED_QUERY_NOT_SUPPORTED = enum.auto()
     PERSISTED_QUERY_NOT_IN_LIST = enum.auto()
@@ -66,6 +67,8 @@ class ErrorCode(enum.StrEnum):
     PRODUCT_PLATFORM_NOT_CONFIGURED = enum.auto()
     ORDER_NOT_FULFILLED = enum.auto()
     ORDER_NOT_IN_SUBACCOUNT = enum.auto()
+    SUBSCRIPTION_LIMIT_EXCEEDED = enum.auto()
+    SUBSCRIPTION_OVERFLOW = enum.auto()
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,10 @@ ERROR_CODES: dict[ErrorCode, CodeInfo] = {
         "variables do not coerce; a bad id, cursor or argument",
     ),
     ErrorCode.BAD_REQUEST: CodeInfo(
-        E, "400", "not a GraphQL request (body not a JSON object, no query, bad persisted-query extension)"
+        E,
+        f"400; {_REQUEST} (operation not chosen)",
+        "not a GraphQL request (body not a JSON object, no query, bad persisted-query extension); several "
+        "operations and no `operationName`, or one naming no operation (nothing runs)",
     ),
     ErrorCode.METHOD_NOT_ALLOWED: CodeInfo(E, "405", "a mutation over GET, or a method other than GET/POST"),
     ErrorCode.UNAUTHENTICATED: CodeInfo(
@@ -127,6 +133,9 @@ ERROR_CODES: dict[ErrorCode, CodeInfo] = {
     ErrorCode.REQUEST_TOO_LARGE: CodeInfo(E, "413", "body above `GATEWAY_MAX_BODY_BYTES`/`_UPLOAD_BYTES`"),
     ErrorCode.REQUEST_TIMEOUT: CodeInfo(E, "504", "the request took longer than `GATEWAY_REQUEST_TIMEOUT`"),
     ErrorCode.CSRF_PREVENTED: CodeInfo(E, "400", "a simple (CSRF-able) request without a preflight header"),
+    ErrorCode.OVERLOADED: CodeInfo(
+        E, "503", "the worker is at `GATEWAY_MAX_IN_FLIGHT`; retry after `Retry-After` seconds"
+    ),
     ErrorCode.PERSISTED_QUERY_NOT_FOUND: CodeInfo(E, "200", "APQ: hash unknown, send hash and query"),
     ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED: CodeInfo(E, "200", "APQ is switched off (`GATEWAY_APQ`)"),
     ErrorCode.PERSISTED_QUERY_NOT_IN_LIST: CodeInfo(E, "400", "not in the trusted-documents manifest"),
@@ -138,6 +147,12 @@ ERROR_CODES: dict[ErrorCode, CodeInfo] = {
     ErrorCode.PRODUCT_PLATFORM_NOT_CONFIGURED: CodeInfo(U, _FIELD, "no product platform is configured"),
     ErrorCode.ORDER_NOT_FULFILLED: CodeInfo(U, _FIELD, "the order is not fulfilled yet"),
     ErrorCode.ORDER_NOT_IN_SUBACCOUNT: CodeInfo(U, _FIELD, "the order belongs to another subaccount"),
+    ErrorCode.SUBSCRIPTION_LIMIT_EXCEEDED: CodeInfo(
+        E, "- (WebSocket `error`, SSE event)", "over `GATEWAY_SUBSCRIPTION_MAX_PER_*` subscriptions"
+    ),
+    ErrorCode.SUBSCRIPTION_OVERFLOW: CodeInfo(
+        E, "- (last event)", "a slow subscriber's queue filled up: subscribe again"
+    ),
 }
 
 #: (upstream problem type slug or "-", upstream status) for each row of the README's upstream table.

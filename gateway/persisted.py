@@ -9,11 +9,16 @@ CDNs can cache them - carry the hash alone.
 Trusted documents: the gateway loads a manifest of the operations its first-party clients may run and
 refuses every other document, whether sent by hash or in full.
 
+With Redis unreachable (`gateway.redis_breaker`), a hash-only request is answered
+``PERSISTED_QUERY_NOT_FOUND`` (clients then resend hash and document, which is served) and storing a
+document is skipped: the request itself still runs. Redis errors never reach the caller.
+
 Both work by rewriting the HTTP request (adding ``query``) before strawberry's view reads it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections import OrderedDict
@@ -25,12 +30,18 @@ import orjson
 import redis.asyncio as redis
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.config_files import load_failure
+from gateway.redis_breaker import RedisBreaker, RedisUnavailableError
 from gateway.security.responses import send_error
 
 NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
 NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
 NOT_TRUSTED = "PERSISTED_QUERY_NOT_IN_LIST"
 BAD_REQUEST = "BAD_REQUEST"
+
+
+class TrustedDocumentsError(ValueError):
+    """The trusted-documents manifest is missing or malformed (a start-up or reload error)."""
 
 
 class PersistedQueryError(Exception):
@@ -80,17 +91,28 @@ class MemoryQueryStore:
 
 
 class RedisQueryStore:
-    """A store shared by every replica through Redis; entries expire after `ttl` seconds unused."""
+    """A store shared by every replica through Redis; entries expire after `ttl` seconds unused.
 
-    def __init__(self, client: redis.Redis, ttl: int) -> None:
+    While Redis is down (`breaker`), `get` finds nothing and `put` stores nothing.
+    """
+
+    def __init__(self, client: redis.Redis, ttl: int, *, breaker: RedisBreaker | None = None) -> None:
         self._redis, self._ttl = client, ttl
+        self._breaker = breaker or RedisBreaker()
 
     async def get(self, digest: str) -> str | None:
-        value = await self._redis.getex(f"apq:{digest}", ex=self._ttl)
+        try:
+            value = await self._breaker.call(lambda: self._redis.getex(f"apq:{digest}", ex=self._ttl))
+        except RedisUnavailableError:
+            return None
         return value.decode() if isinstance(value, bytes) else None
 
     async def put(self, digest: str, document: str) -> None:
-        await self._redis.set(f"apq:{digest}", document.encode(), ex=self._ttl)
+        # Unstored, the request still runs; the client sends the document again next time.
+        with contextlib.suppress(RedisUnavailableError):
+            await self._breaker.call(
+                lambda: self._redis.set(f"apq:{digest}", document.encode(), ex=self._ttl)
+            )
 
     async def close(self) -> None:
         pass  # the client is shared and closed by its owner
@@ -114,7 +136,10 @@ class TrustedDocuments:
 
     @classmethod
     def load(cls, path: Path) -> TrustedDocuments:
-        """Read a manifest: ``{hash: document}`` or Apollo's persisted query manifest format."""
+        """Read a manifest: ``{hash: document}`` or Apollo's persisted query manifest format.
+
+        TrustedDocumentsError, in one line without the path, when the file cannot be used.
+        """
         try:
             data = json.loads(path.read_text())
             if isinstance(data, dict) and isinstance(data.get("operations"), list):
@@ -122,8 +147,10 @@ class TrustedDocuments:
             if isinstance(data, dict) and all(isinstance(v, str) for v in data.values()):
                 return cls(data)
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path}: cannot load trusted documents: {exc}") from None
-        raise ValueError(f"{path}: not a trusted documents manifest")
+            raise TrustedDocumentsError(f"cannot load trusted documents: {load_failure(exc)}") from None
+        raise TrustedDocumentsError(
+            "not a trusted documents manifest: expected {hash: document} or {operations: [{id, body}]}"
+        )
 
 
 class PersistedQueries:
@@ -203,11 +230,13 @@ class PersistedQueryMiddleware:
         params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         if "extensions" not in params and (self.queries.trusted is None or "query" not in params):
             return scope
-        payload: dict[str, Any] = {
-            "query": params.get("query"),
-            "extensions": _json_or_none(params.get("extensions")),
-        }
+        extensions = _json_or_none(params.get("extensions"))
+        if "extensions" in params and not isinstance(extensions, dict):
+            raise PersistedQueryError(BAD_REQUEST, "the `extensions` parameter must be a JSON object")
+        payload: dict[str, Any] = {"query": params.get("query"), "extensions": extensions}
         resolved = await self.queries.resolve({k: v for k, v in payload.items() if v is not None})
+        if not isinstance(resolved.get("query"), str):
+            return scope  # no persisted query asked for: the view reads the request as it is
         params["query"] = resolved["query"]
         params.pop("extensions", None)
         return {**scope, "query_string": urlencode(params).encode()}
@@ -215,16 +244,23 @@ class PersistedQueryMiddleware:
     async def _rewrite_post(self, scope: Scope, receive: Receive) -> tuple[Scope, Receive]:
         body = await _read_body(receive)
         payload = _json_or_none(body)
-        if (payload is not None and not isinstance(payload, dict)) or body.strip() == b"null":
-            # strawberry expects an object here (no batching): anything else would fail inside it.
-            raise PersistedQueryError(BAD_REQUEST, "the request body must be a JSON object")
-        if isinstance(payload, dict):
-            resolved = await self.queries.resolve(payload)
+        if (payload is not None and not isinstance(payload, dict | list)) or body.strip() == b"null":
+            # strawberry expects an object or a batch (an array) here: anything else would fail inside it.
+            raise PersistedQueryError(BAD_REQUEST, "the request body must be a JSON object or array")
+        if isinstance(payload, dict | list):
+            resolved = await self._resolve(payload)
             if resolved is not payload:
                 body = orjson.dumps(resolved)
         headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
         headers.append((b"content-length", str(len(body)).encode()))
         return {**scope, "headers": headers}, _replay(body, receive)
+
+    async def _resolve(self, payload: dict[str, Any] | list[Any]) -> dict[str, Any] | list[Any]:
+        if isinstance(payload, dict):
+            return await self.queries.resolve(payload)
+        # A batch: each operation object resolved alone; one that cannot be refuses the whole batch.
+        items = [await self.queries.resolve(item) if isinstance(item, dict) else item for item in payload]
+        return payload if all(a is b for a, b in zip(items, payload, strict=True)) else items
 
 
 def _is_json(scope: Scope) -> bool:

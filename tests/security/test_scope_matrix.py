@@ -16,7 +16,7 @@ from gateway.auth.scopes import BOUND_FORBIDDEN, has_rule, required_scope
 from gateway.schema import build_schema
 from tests.security.conftest import TOKENS, Gateway, SecureSetup, make_jwt
 
-GID_ORDER = "T3JkZXI6b3JkX21pc3Npbmc"  # base64url("Order:ord_missing")
+GID_ORDER = "Order:ord_missing"
 
 OPERATIONS: dict[tuple[str, str], str] = {
     ("query", "order"): '{ order(id: "ord_missing") { id } }',
@@ -27,7 +27,7 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("query", "portfolio"): '{ portfolio(id: "port_missing") { id } }',
     ("query", "project"): '{ project(id: "proj_missing") { id } }',
     ("query", "projectCategory"): '{ projectCategory(id: "cat_missing") { id } }',
-    ("query", "quote"): "{ quote(input: {mass: {amountKg: 10}}) { amountKg priceUsdCents } }",
+    ("query", "quote"): "{ quote(input: {mass: {amountKg: 10}}) { amountKg price { amount } } }",
     ("query", "impact"): "{ impact { totalOffsetKg } }",
     ("query", "hostedImpactPage"): "{ hostedImpactPage { enabled } }",
     ("query", "checkoutSession"): '{ checkoutSession(id: "cs_missing") { id } }',
