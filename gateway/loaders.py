@@ -164,6 +164,8 @@ class Loader(Generic[K, V]):
     async def _batch(self, keys: list[K]) -> list[V | Exception]:
         if self._on_batch is not None:
             self._on_batch(len(keys))
+        if len(keys) == 1:  # one key (e.g. `order(id)`): no task to run it beside nothing
+            return [await self._fetch_guarded(keys[0])]
         return list(await asyncio.gather(*(self._fetch_guarded(key) for key in keys)))
 
     async def _fetch_guarded(self, key: K) -> V | Exception:

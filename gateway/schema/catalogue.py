@@ -90,6 +90,9 @@ class Project(Node):
     due_diligence_figure: DueDiligenceFigure | None
     news_articles: list[NewsArticle]
     _details: strawberry.Private[models.ProjectDetails | None]
+    # Converted once per object: a page of orders shares one `Project` per upstream id across its
+    # allocations (see `orders.ProjectMemo`), so 200 allocations ask 4 objects for their issuances.
+    _issuances: strawberry.Private[list[CreditIssuance] | None] = None
 
     @strawberry.field(
         description="Credit issuances by vintage (one upstream call per distinct project).",
@@ -97,9 +100,12 @@ class Project(Node):
     )
     def credit_issuances(self, info: GatewayInfo) -> MaybeAwaitable[list[CreditIssuance]]:
         # Synchronous when the details are in hand (a page of orders prefetches them): no task per field.
+        if self._issuances is not None:
+            return self._issuances
         details = self._details or info.context.loaders.projects.peek(self.upstream_id)
         if details is not None:
-            return _issuances(details)
+            self._issuances = _issuances(details)
+            return self._issuances
         return self._load_issuances(info)
 
     async def _load_issuances(self, info: GatewayInfo) -> list[CreditIssuance]:
