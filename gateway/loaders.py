@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
@@ -125,7 +125,9 @@ class Loader(Generic[K, V]):
         self._cache = cache
         self._kind = cache_kind
         self._partition = partition
-        self._loader = DataLoader(self._batch, loop=loop)
+        # The loader's memo, held here too so `peek` can look at a key's future without awaiting it.
+        self._futures: dict[Any, asyncio.Future[Any]] = {}
+        self._loader = DataLoader(self._batch, loop=loop, cache_map=self._futures)
 
     async def load(self, key: K) -> V:
         """The object for `key`; raises the exception its fetch raised."""
@@ -135,6 +137,19 @@ class Loader(Generic[K, V]):
     async def load_many(self, keys: Sequence[K]) -> list[V]:
         """The objects for `keys`, in order (one batch; raises the first per-key exception)."""
         return list(await asyncio.gather(*(self.load(key) for key in keys)))
+
+    def prefetch(self, keys: Iterable[K]) -> asyncio.Future[list[V | BaseException]]:
+        """Load `keys` as one batch; the future settles when every one has (failures are not raised here,
+        `peek` raises them to the field that asks). It wraps the loader's own futures: no task per key."""
+        return asyncio.gather(*(self._loader.load(key) for key in keys), return_exceptions=True)
+
+    def peek(self, key: K) -> V | None:
+        """The object for `key` if this request already has it (raising the error its fetch raised), else
+        None: a resolver with the data in hand answers synchronously instead of awaiting."""
+        future = self._futures.get(key)
+        if future is None or not future.done():
+            return None
+        return cast("V", future.result())
 
     def prime(self, key: K, value: V) -> None:
         """Remember `value` for `key` (replacing any earlier value), here and in the catalogue cache."""
@@ -149,6 +164,8 @@ class Loader(Generic[K, V]):
     async def _batch(self, keys: list[K]) -> list[V | Exception]:
         if self._on_batch is not None:
             self._on_batch(len(keys))
+        if len(keys) == 1:  # one key (e.g. `order(id)`): no task to run it beside nothing
+            return [await self._fetch_guarded(keys[0])]
         return list(await asyncio.gather(*(self._fetch_guarded(key) for key in keys)))
 
     async def _fetch_guarded(self, key: K) -> V | Exception:
