@@ -7,7 +7,7 @@ import logging
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, contextmanager
-from http.cookiejar import Cookie, DefaultCookiePolicy
+from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
@@ -23,6 +23,7 @@ from strawberry.extensions import DisableIntrospection, ParserCache, SchemaExten
 from gateway.admission import AdmissionMiddleware
 from gateway.auth.middleware import PRINCIPAL_KEY
 from gateway.backend import OffsetsClient, RetryPolicy
+from gateway.backend.transport import AiohttpTransport
 from gateway.config import EMBEDDED_SANDBOX_KEY, Settings
 from gateway.context import GatewayContext, build_context
 from gateway.graphiql import assets_vendored, render_page, static_mount
@@ -153,6 +154,7 @@ def _graphql_routes(
         schema,
         context_getter=_context_getter(settings, metrics),
         graphiql_html=graphiql,
+        max_batch_size=settings.max_batch_size,
     )
     configure_transports(view, settings)
     routes: list[BaseRoute] = [Route("/graphql", view, name="graphql"), WebSocketRoute("/graphql", view)]
@@ -264,15 +266,30 @@ def _http_client(settings: Settings, transport: httpx.AsyncBaseTransport | None)
         max_connections=settings.max_connections,
         max_keepalive_connections=settings.max_keepalive_connections,
     )
-    client = httpx.AsyncClient(transport=transport, limits=limits, timeout=_timeout(settings))
+    # Over the network: aiohttp's pool (`gateway.backend.transport`), not httpcore's, for CPU per call.
+    upstream = transport or AiohttpTransport(limits)
     # The client is shared by every caller and tenant: a cookie one upstream answer sets must never ride
-    # along on another caller's request, so the jar refuses to store any.
-    client.cookies.jar.set_policy(_NoCookies())
-    return client
+    # along on another caller's request, so its jar stores none (and skips even looking at Set-Cookie).
+    return httpx.AsyncClient(
+        transport=upstream, limits=limits, timeout=_timeout(settings), cookies=NoCookieJar()
+    )
+
+
+class NoCookieJar(CookieJar):
+    """A cookie jar that keeps nothing (the REST API is stateless; its auth is the bearer key)."""
+
+    def __init__(self) -> None:
+        super().__init__(policy=_NoCookies())
+
+    def extract_cookies(self, response: Any, request: urllib.request.Request) -> None:
+        return None
+
+    def set_cookie(self, cookie: Cookie) -> None:
+        return None
 
 
 class _NoCookies(DefaultCookiePolicy):
-    """A cookie policy that stores nothing (the REST API is stateless; its auth is the bearer key)."""
+    """A cookie policy that accepts nothing, should a cookie reach the jar some other way."""
 
     def set_ok(self, cookie: Cookie, request: urllib.request.Request) -> bool:
         return False

@@ -176,11 +176,15 @@ def log_config(level: str) -> dict[str, Any]:
     for name in ("gateway", "sandbox", "strawberry"):
         config["loggers"][name] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
     filters = config.setdefault("filters", {})
-    filters["redact_secrets"] = {"()": "gateway.redaction.RedactSecrets"}
     filters["request_id"] = {"()": "gateway.request_id.RequestIdFilter"}
     for handler in config["handlers"].values():
         # On the handlers, so they see every logger's records.
-        handler["filters"] = ["redact_secrets", "request_id"]
+        handler["filters"] = ["request_id"]
+    for formatter in config["formatters"].values():
+        # Redaction of each finished line, the request tag and uvicorn's access fields included
+        # (`gateway.redaction.redacting_formatter`); the app adds its own filter for the secrets it holds.
+        formatter["inner"] = formatter.pop("()")
+        formatter["()"] = "gateway.redaction.redacting_formatter"
     # The request's correlation id on lines logged while serving it (the filter sets `request_tag`).
     default = config["formatters"]["default"]
     default["fmt"] = default["fmt"].replace("%(message)s", "%(request_tag)s%(message)s")

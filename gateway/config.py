@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     upstream_api_key: SecretStr | None = Field(
         default=None,
         description="API key the gateway uses upstream. Unset with an upstream URL: pass through each "
-        "caller's `Authorization: Bearer` key.",
+        "caller's `Authorization: Bearer` key. Set without a URL: refused at start-up.",
     )
     connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to open an upstream connection.")
     read_timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for upstream response data.")
@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     max_concurrent_upstream: int = Field(
         default=10, ge=1, description="Upstream calls one GraphQL request may have in flight at once."
     )
+    max_batch_size: int = Field(
+        default=10, ge=0, description="Operations one JSON-array batch may hold (`0` turns batching off)."
+    )
     max_in_flight: int = Field(
         default=64,
         ge=0,
@@ -87,8 +90,8 @@ class Settings(BaseSettings):
     )
     graphiql: bool | None = Field(
         default=None,
-        description="Serve GraphiQL at `GET /graphql` to browsers. Unset: on with the embedded sandbox, "
-        "off otherwise.",
+        description="Serve GraphiQL at `GET /graphql` to browsers. Unset: on with the embedded sandbox "
+        "unless trusted documents are on, off otherwise.",
     )
     introspection: bool | None = Field(
         default=None,
