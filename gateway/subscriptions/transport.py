@@ -32,7 +32,6 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.extensions import SchemaExtension
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
-from strawberry.http.streaming import SSETransport
 from strawberry.http.websocket_origin import normalize_allowed_origins
 from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
@@ -48,8 +47,8 @@ from gateway.auth.middleware import PRINCIPAL_KEY
 from gateway.auth.principal import READ, Principal
 from gateway.context import GatewayContext, key_fingerprint
 from gateway.subscriptions.feed import OrderFeed, refused
-from gateway.subscriptions.media import wants_event_stream
 from gateway.subscriptions.webhook import FEED_KEY
+from gateway.view import prefers_event_stream
 
 GOING_AWAY = 1001
 MESSAGE_TOO_BIG = 1009
@@ -201,7 +200,6 @@ def configure_view(
     ``connection_init`` has no place the gateway checks credentials in.
     """
     view.protocols = (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL)
-    view.stream_transport_classes_by_protocol = {GRAPHQL_SSE_PROTOCOL: EventStreamOnly}
     view.connection_init_wait_timeout = timedelta(seconds=init_timeout)
     view.max_subscriptions_per_connection = None  # counted by the handler, with a coded error
     view.allowed_origins = normalize_allowed_origins(allowed_origins)
@@ -243,11 +241,4 @@ class StreamingTransportRequired(SchemaExtension):
 
 def _plain_http(context: object) -> bool:
     request = getattr(context, "request", None)
-    return isinstance(request, Request) and not wants_event_stream(request.headers.get("accept"))
-
-
-class EventStreamOnly(SSETransport):
-    """strawberry's SSE transport, chosen only for requests that cannot take JSON (`media`)."""
-
-    def accepts(self, accept: str) -> bool:
-        return wants_event_stream(accept)
+    return isinstance(request, Request) and not prefers_event_stream(request.headers.get("accept"))

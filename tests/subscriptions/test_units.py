@@ -121,14 +121,3 @@ def test_a_subscription_remembers_a_bounded_number_of_orders(monkeypatch: Any) -
         subscription.tell(order_id, "placed")
     assert subscription.tell("o3", "placed") == (False, "placed")
     assert subscription.tell("o1", "placed") == (True, None)  # forgotten: reported as new
-
-
-def test_only_requests_that_cannot_take_json_get_an_event_stream() -> None:
-    from gateway.subscriptions.media import wants_event_stream
-
-    assert wants_event_stream("text/event-stream")  # the graphql-sse client
-    assert not wants_event_stream(  # urql's default: JSON will do, so queries get JSON
-        "application/graphql-response+json, application/graphql+json, application/json, text/event-stream"
-    )
-    assert not wants_event_stream("*/*")
-    assert not wants_event_stream(None)
