@@ -38,7 +38,12 @@ from gateway.reload import reload_on_sighup
 from gateway.request_id import RequestIdMiddleware
 from gateway.schema import build_schema
 from gateway.security.wiring import Security, build_security
-from gateway.subscriptions.setup import configure_transports, feed_running, subscription_routes
+from gateway.subscriptions.setup import (
+    configure_transports,
+    feed_running,
+    subscription_extensions,
+    subscription_routes,
+)
 from gateway.view import GatewayGraphQL
 
 logger = logging.getLogger(__name__)
@@ -103,6 +108,7 @@ def schema_extensions(settings: Settings) -> list[ExtensionFactory]:
         OperationSelection,
         ValidationCache,
         MaskInternalErrors,
+        *subscription_extensions(),
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
