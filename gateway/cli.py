@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import copy
+import contextlib
 import difflib
 import logging
-import logging.config
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from gateway.config import Settings
+from gateway.telemetry.logs import configure_logging, log_config
+
+__all__ = ["log_config", "main", "schema_sdl"]
 
 DEFAULT_SCHEMA_PATH = Path("schema.graphql")
 
@@ -82,7 +83,7 @@ def _serve(args: argparse.Namespace) -> int:
     if settings is None:
         return 2
     log_level = args.log_level or settings.log_level
-    logging.config.dictConfig(log_config(log_level))  # for this process; uvicorn repeats it per worker
+    configure_logging(log_level, settings.log_format)  # for this process; uvicorn repeats it per worker
     uvicorn.run(
         "gateway.app:create_app",
         factory=True,
@@ -90,7 +91,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=_workers(args.workers, settings),
         log_level=log_level,
-        log_config=log_config(log_level),
+        log_config=log_config(log_level, settings.log_format),
         # uvicorn[standard] brings uvloop and httptools; "auto" picks them when importable.
         loop="auto",
         http="auto",
@@ -110,11 +111,12 @@ def _settings_or_none() -> Settings | None:
 
     try:
         settings = Settings()
-        Authenticator.from_settings(
-            settings.security,
-            embedded_sandbox=settings.embedded_sandbox,
-            upstream_key_held=settings.upstream_api_key is not None,
-        )
+        with _quiet("gateway.auth.authenticate"):  # only checked here; the app logs the auth mode once, at start-up
+            Authenticator.from_settings(
+                settings.security,
+                embedded_sandbox=settings.embedded_sandbox,
+                upstream_key_held=settings.upstream_api_key is not None,
+            )
     except ValidationError as exc:
         for error in exc.errors(include_input=False, include_url=False):
             name = "GATEWAY_" + "_".join(str(part) for part in error["loc"]).upper()
@@ -126,23 +128,14 @@ def _settings_or_none() -> Settings | None:
     return settings
 
 
-def log_config(level: str) -> dict[str, Any]:
-    """uvicorn's logging config, extended so the gateway's, sandbox's and strawberry's loggers print too."""
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    for name in ("gateway", "sandbox", "strawberry"):
-        config["loggers"][name] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
-    filters = config.setdefault("filters", {})
-    filters["redact_secrets"] = {"()": "gateway.redaction.RedactSecrets"}
-    filters["request_id"] = {"()": "gateway.request_id.RequestIdFilter"}
-    for handler in config["handlers"].values():
-        # On the handlers, so they see every logger's records.
-        handler["filters"] = ["redact_secrets", "request_id"]
-    # The request's correlation id on lines logged while serving it (the filter sets `request_tag`).
-    default = config["formatters"]["default"]
-    default["fmt"] = default["fmt"].replace("%(message)s", "%(request_tag)s%(message)s")
-    return config
+@contextlib.contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    logger = logging.getLogger(name)
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = False
 
 
 def _workers(requested: int, settings: Settings) -> int:

@@ -44,6 +44,7 @@ JSON = "application/json"
 _HTTP_ERROR_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
 ContextGetter = Callable[[Request, Response], Awaitable[Any]]
+ResultHook = Callable[[Request, ExecutionResult], None]
 
 
 def accepted_media_type(accept: str | None) -> str:
@@ -119,10 +120,16 @@ class _SubResponse(Response):
 
 
 class GatewayGraphQL(GraphQL[Any, None]):
-    """The gateway's GraphQL view. `context_getter(request, response)` builds each request's context."""
+    """The gateway's GraphQL view. `context_getter(request, response)` builds each request's context;
+    `on_result(request, result)` hears each operation's final result (telemetry: cost, log line)."""
 
     def __init__(
-        self, schema: BaseSchema, *, context_getter: ContextGetter, graphiql_html: str | None
+        self,
+        schema: BaseSchema,
+        *,
+        context_getter: ContextGetter,
+        graphiql_html: str | None,
+        on_result: ResultHook | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -131,6 +138,7 @@ class GatewayGraphQL(GraphQL[Any, None]):
             multipart_uploads_enabled=True,
         )
         self._context_getter = context_getter
+        self._on_result = on_result
         self._graphiql_html = graphiql_html or ""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -189,6 +197,8 @@ class GatewayGraphQL(GraphQL[Any, None]):
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         response_data = await super().process_result(request, result)
+        if self._on_result is not None:
+            self._on_result(request, result)
         if is_request_error(result):
             # The GraphQL spec: no `data` entry when execution never started.
             response_data.pop("data", None)

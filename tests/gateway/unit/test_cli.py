@@ -115,7 +115,8 @@ def test_log_config_prints_the_gateway_and_redacts_every_handler() -> None:
     assert config["loggers"]["gateway"]["level"] == "INFO"
     assert config["loggers"]["strawberry"]["handlers"] == ["default"]
     assert all(
-        handler["filters"] == ["redact_secrets", "request_id"] for handler in config["handlers"].values()
+        handler["filters"] == ["redact_secrets", "request_id", "trace_context"]
+        for handler in config["handlers"].values()
     )
 
 
