@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from strawberry.extensions import DisableIntrospection, ParserCache, SchemaExtension, ValidationCache
 
+from gateway.admission import AdmissionMiddleware
 from gateway.auth.middleware import PRINCIPAL_KEY
 from gateway.backend import OffsetsClient, RequestEvent, RetryPolicy
 from gateway.config import EMBEDDED_SANDBOX_KEY, Settings
@@ -29,7 +30,10 @@ from gateway.health import health_routes
 from gateway.loaders import CatalogueCache
 from gateway.masking import MaskInternalErrors
 from gateway.metrics import GatewayMetrics, HttpMetricsMiddleware, metrics_route
+from gateway.operation_selection import OperationSelection
+from gateway.preflight import settings_for_app
 from gateway.products.setup import build_product_client
+from gateway.reload import reload_on_sighup
 from gateway.request_id import RequestIdMiddleware
 from gateway.schema import build_schema
 from gateway.security.wiring import Security, build_security
@@ -54,7 +58,9 @@ def create_app(
 ) -> Starlette:
     """Build the gateway.
 
-    settings: the configuration; ``None`` reads it from ``GATEWAY_*`` environment variables.
+    settings: the configuration, checked by `gateway.preflight.preflight` (ConfigError when bad); ``None``
+        reads it from ``GATEWAY_*`` environment variables, and a bad one exits with status 2 and one line
+        per problem on stderr (uvicorn would print a factory's exception as a traceback).
     transport: the httpx transport to the upstream (tests pass a mock or an in-process one); ``None``
         means a pooled network connection to ``settings.upstream_url``, or the embedded sandbox when no
         upstream URL is set.
@@ -67,8 +73,9 @@ def create_app(
     Called without settings - as the process's factory, ``uvicorn --factory gateway.app:create_app`` -
     it also sets up the process's logging (`gateway.telemetry.logs`), as ``offsets-gateway serve`` does.
     """
-    if settings is None:
-        settings = Settings()
+    is_factory = settings is None
+    settings = settings_for_app(settings)  # checked before anything is built; see gateway.preflight
+    if is_factory:
         configure_logging(settings.log_level, settings.log_format)
     security = _security(settings)
     metrics = _metrics(settings, security)
@@ -85,6 +92,7 @@ def create_app(
         *_tracing_middleware(tracing),
         Middleware(AccessLogMiddleware),
         *_metrics_middleware(metrics),
+        *_admission_middleware(settings, metrics),
         *security.middleware(),
     ]
     app = Starlette(
@@ -103,7 +111,12 @@ def schema_extensions(settings: Settings) -> list[ExtensionFactory]:
 
     ParserCache and ValidationCache keep their LRU caches at module level, so they work across requests.
     """
-    extensions: list[ExtensionFactory] = [ParserCache, ValidationCache, MaskInternalErrors]
+    extensions: list[ExtensionFactory] = [
+        ParserCache,
+        OperationSelection,
+        ValidationCache,
+        MaskInternalErrors,
+    ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
     return extensions
@@ -131,6 +144,15 @@ def _tracing_middleware(tracing: Tracing | None) -> list[Middleware]:
     return [Middleware(TracingMiddleware, tracing=tracing)] if tracing is not None else []
 
 
+def _admission_middleware(settings: Settings, metrics: GatewayMetrics | None) -> list[Middleware]:
+    # Inside the request-id and metrics layers (shed answers carry an id and are counted), outside the rest.
+    if settings.max_in_flight == 0:
+        return []
+    on_shed = metrics.shed_requests.inc if metrics is not None else None
+    limit, wait = settings.max_in_flight, settings.queue_timeout
+    return [Middleware(AdmissionMiddleware, max_in_flight=limit, queue_timeout=wait, on_shed=on_shed)]
+
+
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
 
@@ -139,10 +161,12 @@ def _graphql_routes(
     settings: Settings, security: Security, metrics: GatewayMetrics | None, tracing: Tracing | None
 ) -> list[BaseRoute]:
     local_assets = assets_vendored()
-    graphiql = render_page(local=local_assets) if settings.graphiql_enabled else None
     # First, so its operation span is the parent of every other step and it sees refusals by later hooks.
     observed = [operations.extension_factory(metrics, tracing)]
     schema = build_schema(extensions=[*observed, *schema_extensions(settings), *security.schema_extensions()])
+    # With trusted documents GraphiQL's introspection query would be refused: the page gets the schema.
+    embedded = schema if security.queries.trusted is not None else None
+    graphiql = render_page(local=local_assets, schema=embedded) if settings.graphiql_enabled else None
     # "Did you mean ...?" hints would map the schema for callers who may not introspect it.
     schema.config.disable_field_suggestions = not settings.introspection_enabled
     view = GatewayGraphQL(
@@ -217,6 +241,7 @@ def _lifespan(
             await stack.enter_async_context(app.state.security.running())
             if app.state.tracing is not None:
                 stack.callback(app.state.tracing.shutdown)  # exports the spans still buffered
+            stack.enter_context(reload_on_sighup(app.state.security))
             http = await stack.enter_async_context(_http_client(settings, upstream))
             state = _lifespan_state(settings, http, app.state.metrics, app.state.tracing)
             stack.enter_context(_startup_objects_frozen())
@@ -244,8 +269,8 @@ def _startup_objects_frozen() -> Iterator[None]:
 def _announce_sandbox() -> None:
     logger.warning(
         "SANDBOX MODE: GATEWAY_UPSTREAM_URL is not set, so the gateway runs on its embedded, in-process "
-        "sandbox. No real carbon credits are bought. Set GATEWAY_UPSTREAM_URL and GATEWAY_UPSTREAM_API_KEY "
-        "to use the real offsets API."
+        "sandbox, open to any caller. No real carbon credits are bought. Set GATEWAY_UPSTREAM_URL and "
+        "GATEWAY_UPSTREAM_API_KEY to use the real offsets API."
     )
 
 

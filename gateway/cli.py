@@ -1,19 +1,19 @@
-"""The ``offsets-gateway`` command: ``serve``, ``sandbox`` and ``export-schema``."""
+"""The ``offsets-gateway`` command: serve, check-config, sandbox, export-schema and --version."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import difflib
 import logging
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from gateway.config import Settings
 from gateway.telemetry.logs import configure_logging, log_config
 
 __all__ = ["log_config", "main", "schema_sdl"]
+from gateway.preflight import ConfigError, ConfigProblem, Preflight, checked_settings, report
 
 DEFAULT_SCHEMA_PATH = Path("schema.graphql")
 
@@ -35,8 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="offsets-gateway", description="GraphQL gateway for the offsets REST API."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_serve(commands)
+    _add_check_config(commands)
     commands.add_parser(
         "sandbox",
         help="run the offline sandbox of the REST API (see `offsets-gateway sandbox --help`)",
@@ -64,6 +66,25 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.set_defaults(handler=_serve)
 
 
+def _add_check_config(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    check = commands.add_parser(
+        "check-config",
+        help="validate the configuration and print what it resolves to, without serving",
+        description="Run the checks `serve` runs before it listens (GATEWAY_* variables, the clients "
+        "file, the trusted documents) and print the resolved mode. Exit 2 on a bad configuration.",
+    )
+    check.set_defaults(handler=_check_config)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("offsets-gateway")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def _add_export_schema(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export = commands.add_parser(
         "export-schema",
@@ -79,9 +100,10 @@ def _add_export_schema(commands: argparse._SubParsersAction[argparse.ArgumentPar
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    settings = _settings_or_none()
-    if settings is None:
+    checked = _checked_or_none(_serve_problems(args))
+    if checked is None:
         return 2
+    settings = checked[0]
     log_level = args.log_level or settings.log_level
     configure_logging(log_level, settings.log_format)  # for this process; uvicorn repeats it per worker
     uvicorn.run(
@@ -99,43 +121,42 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _settings_or_none() -> Settings | None:
-    """The settings, checked before any server starts: a bad setting is one clear line, not a traceback.
+def _serve_problems(args: argparse.Namespace) -> list[ConfigProblem]:
+    # Port 0 would make the OS pick a random port while the log names the one asked for.
+    problems = []
+    if not 1 <= args.port <= 65535:
+        problems.append(ConfigProblem("--port", "must be between 1 and 65535"))
+    if args.workers < 1:
+        problems.append(ConfigProblem("--workers", "must be at least 1"))
+    return problems
 
-    Validation messages name the variable and what is wrong, never the value given (it may be a secret).
+
+def _checked_or_none(problems: list[ConfigProblem] | None = None) -> tuple[Settings, Preflight] | None:
+    """The settings, checked before any server starts: a bad setting is one line, not a traceback.
+
+    Each line names the variable and what is wrong, never the value given (it may be a secret).
     """
-    from pydantic import ValidationError
-
-    from gateway.auth.authenticate import Authenticator
-    from gateway.auth.errors import ClientsFileError
-
     try:
-        settings = Settings()
-        with _quiet("gateway.auth.authenticate"):  # only checked here; the app logs the auth mode once, at start-up
-            Authenticator.from_settings(
-                settings.security,
-                embedded_sandbox=settings.embedded_sandbox,
-                upstream_key_held=settings.upstream_api_key is not None,
-            )
-    except ValidationError as exc:
-        for error in exc.errors(include_input=False, include_url=False):
-            name = "GATEWAY_" + "_".join(str(part) for part in error["loc"]).upper()
-            print(f"offsets-gateway: {name}: {error['msg']}", file=sys.stderr)
+        checked = checked_settings()
+    except ConfigError as exc:
+        report(ConfigError([*(problems or []), *exc.problems]))
         return None
-    except (ValueError, OSError, ClientsFileError) as exc:
-        print(f"offsets-gateway: configuration error: {exc}", file=sys.stderr)
+    if problems:
+        report(ConfigError(problems))
         return None
-    return settings
+    return checked
 
 
-@contextlib.contextmanager
-def _quiet(name: str) -> Iterator[None]:
-    logger = logging.getLogger(name)
-    logger.disabled = True
-    try:
-        yield
-    finally:
-        logger.disabled = False
+def _check_config(args: argparse.Namespace) -> int:
+    from gateway.describe import describe
+
+    checked = _checked_or_none()
+    if checked is None:
+        return 2
+    for line in describe(*checked):
+        print(line)
+    print("configuration OK")
+    return 0
 
 
 def _workers(requested: int, settings: Settings) -> int:
@@ -162,10 +183,14 @@ def _export_schema(args: argparse.Namespace) -> int:
     sdl = schema_sdl()
     path: Path = args.path
     if not args.check:
-        path.write_text(sdl, encoding="utf-8")
+        try:
+            path.write_text(sdl, encoding="utf-8")
+        except OSError as exc:
+            print(f"offsets-gateway: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
         print(f"wrote {path}")
         return 0
-    current = path.read_text(encoding="utf-8") if path.exists() else ""
+    current = path.read_text(encoding="utf-8") if path.is_file() else ""
     if current == sdl:
         print(f"{path} is up to date")
         return 0

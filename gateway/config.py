@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.security.settings import SecuritySettings
@@ -42,6 +43,11 @@ class OtelSettings(BaseSettings):
         if self.exporter_otlp_endpoint:
             return self.exporter_otlp_endpoint.rstrip("/") + "/v1/traces"
         return None
+
+
+def environment() -> dict[str, str]:
+    """A copy of the process environment, for `gateway.preflight`'s check of the variable names."""
+    return dict(os.environ)
 
 
 class Settings(BaseSettings):
@@ -96,6 +102,15 @@ class Settings(BaseSettings):
     )
     max_concurrent_upstream: int = Field(
         default=10, ge=1, description="Upstream calls one GraphQL request may have in flight at once."
+    )
+    max_in_flight: int = Field(
+        default=64,
+        ge=0,
+        description="HTTP requests one worker serves at once; more wait `queue_timeout`, then get 503 "
+        "OVERLOADED (0: no limit).",
+    )
+    queue_timeout: float = Field(
+        default=0.2, ge=0, description="Seconds a request waits for a free slot before 503 OVERLOADED."
     )
     graphiql: bool | None = Field(
         default=None,
@@ -185,6 +200,16 @@ class Settings(BaseSettings):
             raise ValueError("must be an absolute http(s) URL, e.g. https://api.cnaught.com/v1")
         return value.strip().rstrip("/")
 
+    @field_validator("upstream_api_key")
+    @classmethod
+    def _check_key_has_url(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        # Without a URL the key would be ignored and the gateway would run on the sandbox, buying nothing.
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if "upstream_url" in info.data and info.data["upstream_url"] is None:
+            raise ValueError("is set but GATEWAY_UPSTREAM_URL is not: set both, or neither for the sandbox")
+        return value
+
     @property
     def embedded_sandbox(self) -> bool:
         """True when no upstream URL is set and the gateway talks to its in-process sandbox."""
@@ -206,8 +231,11 @@ class Settings(BaseSettings):
 
     @property
     def graphiql_enabled(self) -> bool:
-        """Whether GraphiQL is served: the explicit setting, else on only for the embedded sandbox."""
-        return self.embedded_sandbox if self.graphiql is None else self.graphiql
+        """Whether GraphiQL is served: the explicit setting, else on only for the embedded sandbox without
+        trusted documents (which refuse GraphiQL's own queries; see `gateway.graphiql`)."""
+        if self.graphiql is not None:
+            return self.graphiql
+        return self.embedded_sandbox and self.security.trusted_documents_file is None
 
     @property
     def safe_upstream_url(self) -> str:

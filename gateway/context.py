@@ -60,7 +60,9 @@ class GatewayContext:
         """The backend call options for one upstream call: the ONLY place they are built.
 
         A principal bound to a subaccount gets that subaccount on every call, and asking for another one
-        is refused here, so no resolver can forget the tenant boundary.
+        is refused here, so no resolver can forget the tenant boundary (resolvers of endpoints the
+        upstream does not scope pass the subaccount they are about to touch, to be checked here too).
+        Idempotency keys are confined to the principal's namespace (`Principal.idempotency_namespace`).
         """
         bound = self.principal.subaccount_id
         if bound is not None and subaccount_id not in (None, bound):
@@ -69,6 +71,7 @@ class GatewayContext:
             api_key=self.principal.api_key,
             subaccount_id=bound or subaccount_id,
             idempotency_key=idempotency_key,
+            idempotency_namespace=self.principal.idempotency_namespace,
             request_id=self.request_id,
         )
 

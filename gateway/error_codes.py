@@ -57,6 +57,7 @@ class ErrorCode(enum.StrEnum):
     REQUEST_TOO_LARGE = enum.auto()
     REQUEST_TIMEOUT = enum.auto()
     CSRF_PREVENTED = enum.auto()
+    OVERLOADED = enum.auto()
     PERSISTED_QUERY_NOT_FOUND = enum.auto()
     PERSISTED_QUERY_NOT_SUPPORTED = enum.auto()
     PERSISTED_QUERY_NOT_IN_LIST = enum.auto()
@@ -90,7 +91,10 @@ ERROR_CODES: dict[ErrorCode, CodeInfo] = {
         "variables do not coerce; a bad id, cursor or argument",
     ),
     ErrorCode.BAD_REQUEST: CodeInfo(
-        E, "400", "not a GraphQL request (body not a JSON object, no query, bad persisted-query extension)"
+        E,
+        f"400; {_REQUEST} (operation not chosen)",
+        "not a GraphQL request (body not a JSON object, no query, bad persisted-query extension); several "
+        "operations and no `operationName`, or one naming no operation (nothing runs)",
     ),
     ErrorCode.METHOD_NOT_ALLOWED: CodeInfo(E, "405", "a mutation over GET, or a method other than GET/POST"),
     ErrorCode.UNAUTHENTICATED: CodeInfo(
@@ -127,6 +131,9 @@ ERROR_CODES: dict[ErrorCode, CodeInfo] = {
     ErrorCode.REQUEST_TOO_LARGE: CodeInfo(E, "413", "body above `GATEWAY_MAX_BODY_BYTES`/`_UPLOAD_BYTES`"),
     ErrorCode.REQUEST_TIMEOUT: CodeInfo(E, "504", "the request took longer than `GATEWAY_REQUEST_TIMEOUT`"),
     ErrorCode.CSRF_PREVENTED: CodeInfo(E, "400", "a simple (CSRF-able) request without a preflight header"),
+    ErrorCode.OVERLOADED: CodeInfo(
+        E, "503", "the worker is at `GATEWAY_MAX_IN_FLIGHT`; retry after `Retry-After` seconds"
+    ),
     ErrorCode.PERSISTED_QUERY_NOT_FOUND: CodeInfo(E, "200", "APQ: hash unknown, send hash and query"),
     ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED: CodeInfo(E, "200", "APQ is switched off (`GATEWAY_APQ`)"),
     ErrorCode.PERSISTED_QUERY_NOT_IN_LIST: CodeInfo(E, "400", "not in the trusted-documents manifest"),

@@ -1,5 +1,10 @@
 """The GraphiQL page, with its JS/CSS served locally from ``/graphiql/static`` so it works offline.
 
+GraphiQL normally loads the schema with an introspection query. With trusted documents on, that query is
+not in the manifest and is refused, so the page is then given the schema itself (an introspection result
+embedded in the page, built from the schema at start-up): docs and autocompletion work, and only the
+manifest's operations run. GraphiQL is off by default in that mode (`Settings.graphiql_enabled`).
+
 `scripts/vendor-graphiql` installs the pinned npm packages (``package.json``/``package-lock.json``) and
 copies the four browser files into ``gateway/static/graphiql/``. When that folder is missing (a plain
 ``pip install`` without the vendoring step) the page loads the very same files from unpkg instead, pinned
@@ -12,7 +17,10 @@ import html
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import strawberry
+from graphql import build_schema, introspection_from_schema
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
@@ -63,6 +71,11 @@ EXAMPLE_QUERY = """\
 }
 """
 
+TRUSTED_EXAMPLE_QUERY = """\
+# This gateway runs only the operations in its trusted documents manifest:
+# paste one of them here. The Docs pane on the left describes the whole schema.
+"""
+
 _PAGE = """<!doctype html>
 <html lang="en">
 <head>
@@ -83,6 +96,7 @@ _PAGE = """<!doctype html>
     React.createElement(GraphiQL, {{
       fetcher: fetcher,
       defaultQuery: {example},
+      schema: {schema},
       isHeadersEditorEnabled: true,
       shouldPersistHeaders: false,
     }}),
@@ -111,17 +125,33 @@ def _attributes(asset: Asset, local: bool, attribute: str) -> str:
     return f'{attribute}="{url}" integrity="{asset.integrity}" crossorigin="anonymous"'
 
 
-def render_page(*, local: bool, title: str = "offsets-gateway GraphiQL") -> str:
-    """The GraphiQL HTML page, pointing at local assets or at the pinned CDN copies."""
+def render_page(
+    *, local: bool, schema: strawberry.Schema | None = None, title: str = "offsets-gateway GraphiQL"
+) -> str:
+    """The GraphiQL page, pointing at local assets or at the pinned CDN copies.
+
+    schema: embed this schema in the page (for trusted-documents mode, where GraphiQL's introspection
+        query would be refused); None lets GraphiQL introspect the gateway as usual.
+    """
     scripts = "\n".join(
         f"<script {_attributes(asset, local, 'src')}></script>"
         for asset in ASSETS
         if asset.name.endswith(".js")
     )
     css = _attributes(ASSETS[-1], local, "href")
+    example = _script_literal(EXAMPLE_QUERY if schema is None else TRUSTED_EXAMPLE_QUERY)
+    embedded = _script_literal(_introspection(schema)) if schema is not None else "undefined"
+    return _PAGE.format(title=html.escape(title), css=css, scripts=scripts, example=example, schema=embedded)
+
+
+def _script_literal(value: Any) -> str:
     # JSON is valid JS; escaping "</" keeps the literal from closing the <script> element early.
-    example = json.dumps(EXAMPLE_QUERY).replace("</", "<\\/")
-    return _PAGE.format(title=html.escape(title), css=css, scripts=scripts, example=example)
+    return json.dumps(value).replace("</", "<\\/")
+
+
+def _introspection(schema: strawberry.Schema) -> dict[str, Any]:
+    """The result of an introspection query on `schema`, which GraphiQL accepts as its `schema` prop."""
+    return dict(introspection_from_schema(build_schema(schema.as_str())))
 
 
 def static_mount(directory: Path = ASSETS_DIR) -> Mount:

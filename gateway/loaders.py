@@ -256,7 +256,13 @@ class _Fetch:
         return await self.client.get_order(key[0], opts=self.options(subaccount_id=key[1]))
 
     async def subaccount(self, key: str) -> Subaccount:
-        return await self.client.get_subaccount(key, opts=self.options())
+        # The upstream does not scope GET /subaccounts/{id} by X-Subaccount-Id: naming the subaccount here
+        # makes `call_options` refuse a bound caller any other, and the answer is checked to be that one.
+        opts = self.options(subaccount_id=key)
+        subaccount = await self.client.get_subaccount(key, opts=opts)
+        if opts.subaccount_id is not None and subaccount.id != opts.subaccount_id:
+            raise NotFoundError(status=404, title="Could not find subaccount", problem_type=_NOT_FOUND)
+        return subaccount
 
     async def portfolio(self, key: str) -> PortfolioDetails:
         return await self.client.get_portfolio(key, opts=self.options())

@@ -129,6 +129,11 @@ class GatewayMetrics:
             buckets=_BATCH_BUCKETS,
             registry=self.registry,
         )
+        self.shed_requests = Counter(
+            "gateway_requests_shed",
+            "HTTP requests refused with 503 OVERLOADED by admission control (the worker was at capacity).",
+            registry=self.registry,
+        )
         self.http_responses = Counter(
             "gateway_http_responses",
             "HTTP responses by path (the gateway's own; others are 'other') and status code.",

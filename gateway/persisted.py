@@ -9,11 +9,16 @@ CDNs can cache them - carry the hash alone.
 Trusted documents: the gateway loads a manifest of the operations its first-party clients may run and
 refuses every other document, whether sent by hash or in full.
 
+With Redis unreachable (`gateway.redis_breaker`), a hash-only request is answered
+``PERSISTED_QUERY_NOT_FOUND`` (clients then resend hash and document, which is served) and storing a
+document is skipped: the request itself still runs. Redis errors never reach the caller.
+
 Both work by rewriting the HTTP request (adding ``query``) before strawberry's view reads it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections import OrderedDict
@@ -25,12 +30,18 @@ import orjson
 import redis.asyncio as redis
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.config_files import load_failure
+from gateway.redis_breaker import RedisBreaker, RedisUnavailableError
 from gateway.security.responses import send_error
 
 NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
 NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
 NOT_TRUSTED = "PERSISTED_QUERY_NOT_IN_LIST"
 BAD_REQUEST = "BAD_REQUEST"
+
+
+class TrustedDocumentsError(ValueError):
+    """The trusted-documents manifest is missing or malformed (a start-up or reload error)."""
 
 
 class PersistedQueryError(Exception):
@@ -80,17 +91,28 @@ class MemoryQueryStore:
 
 
 class RedisQueryStore:
-    """A store shared by every replica through Redis; entries expire after `ttl` seconds unused."""
+    """A store shared by every replica through Redis; entries expire after `ttl` seconds unused.
 
-    def __init__(self, client: redis.Redis, ttl: int) -> None:
+    While Redis is down (`breaker`), `get` finds nothing and `put` stores nothing.
+    """
+
+    def __init__(self, client: redis.Redis, ttl: int, *, breaker: RedisBreaker | None = None) -> None:
         self._redis, self._ttl = client, ttl
+        self._breaker = breaker or RedisBreaker()
 
     async def get(self, digest: str) -> str | None:
-        value = await self._redis.getex(f"apq:{digest}", ex=self._ttl)
+        try:
+            value = await self._breaker.call(lambda: self._redis.getex(f"apq:{digest}", ex=self._ttl))
+        except RedisUnavailableError:
+            return None
         return value.decode() if isinstance(value, bytes) else None
 
     async def put(self, digest: str, document: str) -> None:
-        await self._redis.set(f"apq:{digest}", document.encode(), ex=self._ttl)
+        # Unstored, the request still runs; the client sends the document again next time.
+        with contextlib.suppress(RedisUnavailableError):
+            await self._breaker.call(
+                lambda: self._redis.set(f"apq:{digest}", document.encode(), ex=self._ttl)
+            )
 
     async def close(self) -> None:
         pass  # the client is shared and closed by its owner
@@ -114,7 +136,10 @@ class TrustedDocuments:
 
     @classmethod
     def load(cls, path: Path) -> TrustedDocuments:
-        """Read a manifest: ``{hash: document}`` or Apollo's persisted query manifest format."""
+        """Read a manifest: ``{hash: document}`` or Apollo's persisted query manifest format.
+
+        TrustedDocumentsError, in one line without the path, when the file cannot be used.
+        """
         try:
             data = json.loads(path.read_text())
             if isinstance(data, dict) and isinstance(data.get("operations"), list):
@@ -122,8 +147,10 @@ class TrustedDocuments:
             if isinstance(data, dict) and all(isinstance(v, str) for v in data.values()):
                 return cls(data)
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path}: cannot load trusted documents: {exc}") from None
-        raise ValueError(f"{path}: not a trusted documents manifest")
+            raise TrustedDocumentsError(f"cannot load trusted documents: {load_failure(exc)}") from None
+        raise TrustedDocumentsError(
+            "not a trusted documents manifest: expected {hash: document} or {operations: [{id, body}]}"
+        )
 
 
 class PersistedQueries:

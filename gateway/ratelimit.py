@@ -6,6 +6,10 @@ the last window (at most `budget` per key, in memory or in one Redis list update
 the points admitted in *any* `window` seconds never exceed the budget. The cheaper sliding-window counter
 only estimates the previous window (weighting it evenly, rounding down), which admits up to twice the
 budget in a window straddling a boundary.
+
+With Redis configured but unreachable (`gateway.redis_breaker`), each process charges a budget of its own
+in memory instead: callers keep being served and limited, but with N replicas a credential may spend up
+to N times its budget while Redis is down. Those in-memory charges are forgotten when Redis returns.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from limits.storage import storage_from_string
 from redis.asyncio import Redis
 
 from gateway.auth.principal import Principal
+from gateway.redis_breaker import RedisBreaker, RedisUnavailableError
 
 
 @dataclass(frozen=True)
@@ -42,28 +47,49 @@ def rate_key(principal: Principal) -> str:
 
 
 class CostRateLimiter:
-    """A cost budget of `budget` points per `window` seconds for every credential."""
+    """A cost budget of `budget` points per `window` seconds for every credential.
 
-    def __init__(self, budget: int, window: int, *, redis_client: Redis | None = None) -> None:
-        self._storage = _storage(redis_client)
-        self._limiter = MovingWindowRateLimiter(self._storage)
+    redis_client: share the budgets between processes through Redis; calls go through `breaker` and fall
+        back to this process's own budgets while Redis is down.
+    """
+
+    def __init__(
+        self,
+        budget: int,
+        window: int,
+        *,
+        redis_client: Redis | None = None,
+        breaker: RedisBreaker | None = None,
+    ) -> None:
         self._item = RateLimitItemPerSecond(budget, window, namespace="gateway-cost")
+        self._local = MovingWindowRateLimiter(MemoryStorage())
+        self._shared = MovingWindowRateLimiter(_storage(redis_client)) if redis_client else None
+        self._breaker = breaker or RedisBreaker()
 
     async def charge(self, key: str, cost: int) -> RateDecision:
         """Spend `cost` points of `key`'s budget, or refuse and say when to retry."""
-        allowed = await self._limiter.hit(self._item, key, cost=max(cost, 1))
-        stats = await self._limiter.get_window_stats(self._item, key)
+        if self._shared is not None:
+            shared = self._shared
+            try:
+                return await self._breaker.call(lambda: self._charge(shared, key, cost))
+            except RedisUnavailableError:
+                pass  # the breaker logged the change of state; this process's budget applies
+        return await self._charge(self._local, key, cost)
+
+    async def _charge(self, limiter: MovingWindowRateLimiter, key: str, cost: int) -> RateDecision:
+        allowed = await limiter.hit(self._item, key, cost=max(cost, 1))
+        stats = await limiter.get_window_stats(self._item, key)
         retry_after = 0 if allowed else max(1, math.ceil(stats.reset_time - time.time()))
         return RateDecision(allowed, stats.remaining, retry_after)
 
     async def reset(self) -> None:
         """Forget every budget (tests and operators)."""
-        await self._storage.reset()
+        await self._local.storage.reset()
+        if self._shared is not None:
+            await self._shared.storage.reset()
 
 
-def _storage(client: Redis | None) -> Storage:
-    if client is None:
-        return MemoryStorage()
+def _storage(client: Redis) -> Storage:
     # The gateway's own connection pool, so that closing the client at shutdown closes these connections.
     pool = client.connection_pool
     options: dict[str, Any] = {"connection_pool": pool}  # typed as scalars by `limits`, passed to redis-py

@@ -21,8 +21,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeGuard
 
 import orjson
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -35,6 +36,7 @@ from strawberry.types.execution import PreExecutionError
 
 from gateway.masking import INTERNAL_ERROR_CODE, INTERNAL_ERROR_MESSAGE
 from gateway.security.responses import error_body
+from gateway.uploads import RequestShapeError, operations_from_form
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +160,10 @@ class GatewayGraphQL(GraphQL[Any, None]):
             return await self.run(request)
         except HTTPException as exc:
             return self._http_error(exc, media_type)
+        except (RequestShapeError, StarletteHTTPException) as exc:
+            # Bad request shapes (`gateway.uploads`) and starlette's own 4xx while reading the body.
+            status = exc.status_code if isinstance(exc, StarletteHTTPException) else 400
+            return self._http_error(HTTPException(status, _shape_message(exc)), media_type)
         except Exception:
             # Unexpected failures outside execution (e.g. while building the context): log the cause here,
             # tell the client nothing about it.
@@ -175,6 +181,12 @@ class GatewayGraphQL(GraphQL[Any, None]):
         code = _HTTP_ERROR_CODES.get(status, "BAD_REQUEST")
         body = error_body(code, exc.reason)
         return Response(body, status_code=status, media_type=media_type, headers=headers)
+
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
+        # Strawberry's version lets a malformed form escape as a 500 (a missing boundary, a `map` that is
+        # a list, `operations` sent as a file): `gateway.uploads` checks every part of the shape first.
+        operations: dict[str, str] = await operations_from_form(request.get_form_data, self.parse_json)
+        return operations
 
     async def get_context(self, request: Any, response: Any) -> Any:
         return await self._context_getter(request, response)
@@ -226,6 +238,12 @@ class GatewayGraphQL(GraphQL[Any, None]):
         if sub_response.status_code:
             response.status_code = sub_response.status_code
         return response
+
+
+def _shape_message(exc: RequestShapeError | StarletteHTTPException) -> str:
+    if isinstance(exc, StarletteHTTPException):
+        return f"the request could not be read: {exc.detail}"
+    return str(exc)
 
 
 def _is_sub_response(response: Response) -> TypeGuard[_SubResponse]:

@@ -78,6 +78,10 @@ class Authenticator:
         _log_mode(mode, clients, verifier)
         return cls(mode, clients=clients, jwt=verifier)
 
+    def use_clients(self, clients: ClientRegistry) -> None:
+        """Authenticate client tokens against `clients` from now on (a reload of the clients file)."""
+        self._clients = clients
+
     def anonymous(self) -> Principal:
         """The principal of a request that presented nothing and needs nothing (a GraphiQL page load).
 
@@ -121,12 +125,14 @@ def _jwt_verifier(security: SecuritySettings) -> JwtVerifier | None:
         audience=security.jwt_audience,
         issuer=security.jwt_issuer,
         leeway=security.jwt_leeway,
+        subaccount_claim=security.jwt_subaccount_claim,
+        require_subaccount=security.jwt_require_subaccount,
     )
 
 
 def _log_mode(mode: AuthMode, clients: ClientRegistry | None, verifier: JwtVerifier | None) -> None:
     if mode is AuthMode.SANDBOX:
-        logger.warning("auth: sandbox mode - the gateway is OPEN to any caller (embedded sandbox only)")
+        pass  # said once, with the rest of sandbox mode, when the embedded sandbox starts (gateway.app)
     elif mode is AuthMode.OPEN:
         logger.warning("auth: OPEN mode - anyone may spend the gateway's upstream key")
     elif mode is AuthMode.PASS_THROUGH:

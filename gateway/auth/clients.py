@@ -7,6 +7,11 @@ File shape (JSON shown; TOML uses ``[[clients]]`` tables with the same keys)::
 
 Only the hash is stored, so the file itself is not a secret worth stealing; a presented token is hashed and
 compared against every entry in constant time, so timing does not reveal how close a guess came.
+
+Bindings fail closed: ``subaccount_id`` is either left out (an unbound client, which sees every subaccount)
+or a subaccount's upstream id; a blank, ``null``, non-string or otherwise malformed value refuses the whole
+file, as do two entries with one name (names key rate-limit budgets and idempotency namespaces) or one token.
+Errors are one line naming ``GATEWAY_CLIENTS_FILE`` and the entry, never a token or its hash.
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ import json
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gateway.auth.errors import ClientsFileError
 from gateway.auth.principal import ALL_SCOPES, Principal
+from gateway.config_files import load_failure
+from gateway.ids import UPSTREAM_ID_HELP, is_upstream_id
 
 
 def hash_token(token: str) -> str:
@@ -37,6 +44,19 @@ class ClientEntry(BaseModel):
     token_sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
     scopes: frozenset[str]
     subaccount_id: str | None = None
+
+    @field_validator("subaccount_id", mode="before")
+    @classmethod
+    def _binding(cls, value: object) -> object:
+        # Runs only when the key is present: absent means unbound, anything present must be a real binding.
+        if not isinstance(value, str) or not is_upstream_id(value):
+            blank = value is None or (isinstance(value, str) and not value.strip())
+            problem = "is blank" if blank else "is not a subaccount id"
+            raise ValueError(
+                f"{problem}: give the subaccount's upstream id ({UPSTREAM_ID_HELP}), "
+                "or leave the key out for an unbound client"
+            )
+        return value
 
     @field_validator("scopes")
     @classmethod
@@ -57,6 +77,17 @@ class ClientsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     clients: list[ClientEntry]
+
+    @model_validator(mode="after")
+    def _distinct(self) -> ClientsFile:
+        for what, values in (
+            ("name", [c.name for c in self.clients]),
+            ("token", [c.token_sha256.lower() for c in self.clients]),
+        ):
+            for index, value in enumerate(values):
+                if value in values[:index]:
+                    raise ValueError(f"clients[{index}] has the {what} of an earlier entry")
+        return self
 
 
 class ClientRegistry:
@@ -86,5 +117,5 @@ class ClientRegistry:
             data = tomllib.loads(raw.decode()) if path.suffix == ".toml" else json.loads(raw)
             return cls(ClientsFile.model_validate(data).clients)
         except (OSError, ValueError, ValidationError) as exc:
-            # ValidationError is a ValueError; the message names fields, never token values.
-            raise ClientsFileError(f"cannot load clients file {path}: {exc}") from None
+            # The reason names fields, never the path, token hashes or other values.
+            raise ClientsFileError(f"cannot load clients file: {load_failure(exc)}") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 READ = "read"
@@ -35,6 +36,19 @@ class Principal:
     def is_bound(self) -> bool:
         """True when the principal is confined to one subaccount."""
         return self.subaccount_id is not None
+
+    @property
+    def idempotency_namespace(self) -> str | None:
+        """Who owns this caller's idempotency keys upstream: its credential and binding.
+
+        Callers of the gateway's own upstream key share one upstream account, so their keys are confined to
+        this namespace before they go upstream (`gateway.backend._http.upstream_idempotency_key`). None in
+        pass-through mode, where the caller's own key already is its own account upstream. A JWT without
+        `sub` is named `jwt:anonymous`: such tokens share one namespace per binding.
+        """
+        if self.api_key is not None:
+            return None
+        return json.dumps([self.name, self.subaccount_id])
 
 
 def sandbox_principal() -> Principal:

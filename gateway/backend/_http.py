@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import hashlib
 import logging
 import random
 import re
@@ -31,6 +32,7 @@ from gateway.backend.errors import (
     BackendTimeoutError,
     BadRequestError,
     IdempotencyConflictError,
+    IdempotencyKeyTooLongError,
     InvalidSubaccountError,
     NotFoundError,
     UnauthorizedError,
@@ -41,6 +43,8 @@ logger = logging.getLogger("gateway.backend")
 
 Sleep = Callable[[float], Awaitable[None]]
 _USERINFO = re.compile(r"//[^/@\s]+@")
+MAX_IDEMPOTENCY_KEY_LENGTH = 512  # the upstream's limit (reference section 5)
+_NAMESPACED_KEY_PREFIX = "gw1-"
 QueryValue = str | int | float | None
 
 
@@ -134,7 +138,8 @@ class Call:
     content: bytes | None = None
     content_type: str | None = None
     subaccount_id: str | None = None
-    idempotency_key: str | None = None
+    idempotency_key: str | None = None  # the caller's key (what errors report, to retry with)
+    idempotency_namespace: str | None = None  # its owner; see `upstream_idempotency_key`
     key_generated: bool = False
     request_id: str | None = None
     authenticated: bool = True  # False only for the health probe in pass-through mode
@@ -150,6 +155,21 @@ def fill_route(route: str, **params: str) -> str:
             raise NotFoundError(status=404, title="Not found", detail=f"invalid {name}", path=route)
         encoded[name] = quote(value, safe="")
     return route.format(**encoded)
+
+
+def upstream_idempotency_key(key: str, namespace: str | None) -> str:
+    """The `Idempotency-Key` the upstream receives for a caller's `key`.
+
+    Callers sharing the gateway's upstream account would otherwise share one key space upstream: one could
+    learn which keys another has used (a reuse with other input is refused) and block another's next order
+    by taking its key first. So the key is confined to its owner: ``gw1-`` + SHA-256 of the namespace and the
+    key (72 characters, well under the upstream's 512), the same for every retry by that owner, never the
+    same for two owners. Without a namespace (pass-through: the caller's own account) the key goes as is.
+    """
+    if namespace is None:
+        return key
+    digest = hashlib.sha256(f"{len(namespace)}:{namespace}:{key}".encode()).hexdigest()
+    return _NAMESPACED_KEY_PREFIX + digest
 
 
 def new_idempotency_key() -> str:
@@ -336,7 +356,9 @@ class HttpTransport:
         if call.subaccount_id is not None:
             headers["X-Subaccount-Id"] = call.subaccount_id
         if call.idempotency_key is not None:
-            headers["Idempotency-Key"] = call.idempotency_key
+            headers["Idempotency-Key"] = upstream_idempotency_key(
+                call.idempotency_key, call.idempotency_namespace
+            )
         # A correlation aid only: an unusable id is left off rather than failing the call.
         if call.request_id is not None and _is_header_safe(call.request_id):
             headers["X-Request-Id"] = call.request_id
@@ -396,6 +418,15 @@ def _check_headers(call: Call, api_key: str | None) -> None:
             status=400,
             title="Invalid idempotency key",
             detail="use printable ASCII characters only",
+            method=call.method,
+            path=call.path,
+        )
+    if call.idempotency_key is not None and len(call.idempotency_key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        # The upstream's own limit, checked here because a namespaced key reaches it as a short digest.
+        raise IdempotencyKeyTooLongError(
+            status=400,
+            title="Idempotency key too long",
+            detail=f"use at most {MAX_IDEMPOTENCY_KEY_LENGTH} characters",
             method=call.method,
             path=call.path,
         )

@@ -72,8 +72,10 @@ class CallOptions:
     api_key: the caller's own key (pass-through mode); overrides the configured key.
     subaccount_id: sent as `X-Subaccount-Id` on the endpoints that honour it (orders, quotes, impact,
         checkout-session create); the other endpoints ignore it.
-    idempotency_key: sent as `Idempotency-Key` on the endpoints that accept one; when None those endpoints
-        get a fresh uuid4 per call, reused on every retry of that call.
+    idempotency_key: the caller's key for the endpoints that accept `Idempotency-Key`; when None those
+        endpoints get a fresh uuid4 per call, reused on every retry of that call.
+    idempotency_namespace: who owns the key (`Principal.idempotency_namespace`); when set, the upstream
+        receives a digest of namespace and key instead of the key (see `_http.upstream_idempotency_key`).
     timeout: overrides the client's timeout for this call (seconds, or an `httpx.Timeout`).
     request_id: the gateway request's correlation id, sent as `X-Request-Id` on every attempt.
     """
@@ -81,6 +83,7 @@ class CallOptions:
     api_key: str | None = field(default=None, repr=False)
     subaccount_id: str | None = None
     idempotency_key: str | None = None
+    idempotency_namespace: str | None = None
     timeout: float | httpx.Timeout | None = None
     request_id: str | None = None
 
@@ -242,7 +245,11 @@ class OffsetsClient:
         raw = await self._send("GET", "/impact/hosted-page-config", opts, scoped=True)
         return _validate(HostedPageConfig, raw)
 
-    # --- subaccounts (the upstream ignores X-Subaccount-Id here, so it is not sent) ----------------------
+    # --- subaccounts -------------------------------------------------------------------------------------
+    # The reference (section 2) lists these endpoints as taking no X-Subaccount-Id, and the sandbox ignores
+    # it, so it is not sent: the upstream cannot confine a bound caller here. The security guard and
+    # `GatewayContext.call_options(subaccount_id=...)`, which every subaccount resolver and the subaccount
+    # loader call with the id they are about to send, are what keep a bound caller to its own subaccount.
 
     async def list_subaccounts(
         self,
@@ -393,6 +400,7 @@ class OffsetsClient:
             scoped=scoped,
             retry=Retry.KEYED,
             idempotency_key=key,
+            idempotency_namespace=opts.idempotency_namespace,
             key_generated=opts.idempotency_key is None,
         )
 

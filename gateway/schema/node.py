@@ -1,4 +1,8 @@
-"""Relay object identification: the `Node` interface and the root `node(id)` / `nodes(ids)` fields."""
+"""Relay object identification: the `Node` interface and the root `node(id)` / `nodes(ids)` fields.
+
+Id arguments are read by `gateway.ids` (re-exported here for the domain modules): `node`/`nodes` take global
+ids only, every other id argument a global id of its type or a plain upstream id.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import strawberry
 from strawberry.types.base import get_object_definition
 
 from gateway.context import GatewayInfo
-from gateway.ids import InvalidIdError, from_global_id, resolve_id, to_global_id
+from gateway.ids import InvalidIdError, node_id, optional_upstream_id, to_global_id, upstream_id_of
 from gateway.schema.errors import translated
 
 
@@ -48,11 +52,11 @@ NODE_TYPES: frozenset[str] = frozenset(
 
 
 async def fetch_node(info: GatewayInfo, global_id: str) -> Node:
-    """The object a global id names; InvalidIdError when it names no known node type."""
-    type_name, upstream_id = from_global_id(global_id)
+    """The object a global id names; InvalidIdError for a plain id or one naming no known node type."""
+    type_name, upstream_id = node_id(global_id)
     fetcher = _fetchers().get(type_name)
     if fetcher is None:
-        raise InvalidIdError(f"{global_id!r} names no known object type")
+        raise InvalidIdError(f"the id names no known object type ({type_name})")
     return await fetcher(info, upstream_id)
 
 
@@ -70,17 +74,4 @@ class NodeQueries:
         return items
 
 
-def upstream_id_of(value: str, type_name: str, *field: str) -> str:
-    """The upstream id an argument means: a global id of `type_name`, or a plain upstream id.
-
-    field: the argument's input path (e.g. ``"input", "id"``), named by the error of a wrong id.
-    """
-    try:
-        return resolve_id(value, type_name, NODE_TYPES)
-    except InvalidIdError as exc:
-        raise InvalidIdError(str(exc), list(field) or None) from None
-
-
-def optional_upstream_id(value: str | None, type_name: str, *field: str) -> str | None:
-    """`upstream_id_of` for optional arguments."""
-    return None if value is None else upstream_id_of(value, type_name, *field)
+__all__ = ["NODE_TYPES", "Node", "NodeQueries", "fetch_node", "optional_upstream_id", "upstream_id_of"]

@@ -12,6 +12,8 @@
 - Items stay newest first in both directions, as upstream. Cursors are opaque (see `gateway.ids`).
 - `hasPreviousPage` is true after `after` and `hasNextPage` true before `before`: the cursor's own item
   lies on that side (the upstream rejects unknown cursors).
+- A page holds exactly `size` items next to its cursor, fewer only at the end of the list it walks
+  towards: `last: N, before: c` is the N items immediately newer than `c`, the newest ones included.
 """
 
 from __future__ import annotations
@@ -165,7 +167,8 @@ async def _backwards(
     """`size` items before the cursor (+1 look-ahead, the newest): (page, hasNextPage, hasPreviousPage)."""
     limit = min(request.size + 1, UPSTREAM_MAX_LIMIT)
     items = list(await fetch(limit, None, request.cursor)) if request.size else []
-    page = items[len(items) - request.size :] if request.size else []
+    # The look-ahead is the newest item, at the front; with fewer than `size` items left there is none.
+    page = items[max(0, len(items) - request.size) :] if request.size else []
     more = _more(len(items), request, lambda: fetch(1, None, id_of(page[0]) if page else request.cursor))
     return page, _constant(True), more
 

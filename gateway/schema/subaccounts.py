@@ -216,8 +216,8 @@ _LOGO_FIELDS = {"content-type": "file", "content_type": "file", "file": "file", 
 
 
 async def _set_logo(info: GatewayInfo, input: SetSubaccountLogoInput) -> models.Subaccount:
-    client, opts = info.context.client, info.context.call_options()
     subaccount_id = upstream_id_of(input.id, "Subaccount", "input", "id")
+    client, opts = info.context.client, info.context.call_options(subaccount_id=subaccount_id)
     if (input.logo_url is None) == (input.file is None):
         raise GatewayInputError("Give exactly one of `logoUrl` and `file`.", ["input"])
     if input.file is None:
@@ -283,7 +283,9 @@ class SubaccountMutations:
             subaccount_id = upstream_id_of(input.id, "Subaccount", "input", "id")
             return _primed(
                 info,
-                await context.client.update_subaccount(subaccount_id, params, opts=context.call_options()),
+                await context.client.update_subaccount(
+                    subaccount_id, params, opts=context.call_options(subaccount_id=subaccount_id)
+                ),
             )
 
         return UpdateSubaccountPayload.from_outcome(await attempt(call))
@@ -296,7 +298,8 @@ class SubaccountMutations:
 
         async def call() -> str:
             subaccount_id = upstream_id_of(input.id, "Subaccount", "input", "id")
-            await context.client.delete_subaccount(subaccount_id, opts=context.call_options())
+            opts = context.call_options(subaccount_id=subaccount_id)
+            await context.client.delete_subaccount(subaccount_id, opts=opts)
             context.loaders.subaccounts.clear(subaccount_id)
             return subaccount_id
 
@@ -323,8 +326,7 @@ class SubaccountMutations:
 
         async def call() -> models.Subaccount:
             subaccount_id = upstream_id_of(input.id, "Subaccount", "input", "id")
-            return _primed(
-                info, await context.client.remove_subaccount_logo(subaccount_id, opts=context.call_options())
-            )
+            opts = context.call_options(subaccount_id=subaccount_id)
+            return _primed(info, await context.client.remove_subaccount_logo(subaccount_id, opts=opts))
 
         return RemoveSubaccountLogoPayload.from_outcome(await attempt(call))

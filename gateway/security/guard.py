@@ -4,7 +4,9 @@ In order, before any resolver (so before any upstream call):
 1. tokens (before parsing) - TOKEN_LIMIT_EXCEEDED;
 2. scopes of the root fields - FORBIDDEN (the one place scopes are checked, see `gateway.auth.scopes`);
 3. tenant: a subaccount-bound credential naming another subaccount in a root argument gets NOT_FOUND,
-   exactly what a subaccount that does not exist gives, so existence never leaks;
+   exactly what a subaccount that does not exist gives, so existence never leaks; each id is read by the
+   function of `gateway.ids` its resolver reads it with, so the guard judges the id that would be fetched
+   (the resolvers and `GatewayContext.call_options` check the binding again, see `gateway.context`);
 4. page sizes and static cost - PAGE_SIZE_REQUIRED, PAGE_SIZE_EXCEEDED, MAX_COST_EXCEEDED;
 5. the caller's cost budget - RATE_LIMITED with HTTP 429 and ``Retry-After`` (one point is also charged
    on arrival, before parsing, so invalid documents are not free).
@@ -34,13 +36,15 @@ from strawberry.extensions import SchemaExtension
 from gateway.auth.errors import AuthError
 from gateway.auth.principal import Principal
 from gateway.auth.scopes import SUBACCOUNT_TARGETS, authorize
-from gateway.ids import InvalidIdError, from_global_id
+from gateway.ids import InvalidIdError, node_id, upstream_id_of
 from gateway.operation_limits.cost import CostModel, actual_cost, requested_cost
 from gateway.operation_limits.errors import LimitExceededError
 from gateway.operation_limits.rules import count_tokens, fields_of
 from gateway.ratelimit import CostRateLimiter, rate_key
 
 SUBACCOUNT_ARGUMENT_NAMES = frozenset({"subaccountId", "subaccount_id"})
+#: Root fields whose ids are read as node ids (global only), not as Subaccount ids.
+NODE_FIELDS = frozenset({"node", "nodes"})
 #: Points charged to every operation as it arrives, before parsing (on top of its requested cost).
 ARRIVAL_COST = 1
 
@@ -159,18 +163,25 @@ def _check_tenant(
             arguments = get_argument_values(definition, node, variables)
         except GraphQLError:
             continue  # invalid arguments fail in execution before the resolver runs
-        named = list(_subaccount_values(arguments))
-        named += _target_values(arguments, SUBACCOUNT_TARGETS.get((kind, node.name.value), ()))
-        if any(_subaccount_id(value) not in (None, bound) for value in named):
+        named = [_subaccount_named(value) for value in _subaccount_values(arguments)]
+        targets = _target_values(arguments, SUBACCOUNT_TARGETS.get((kind, node.name.value), ()))
+        named += [_subaccount_named(value, node_ids=node.name.value in NODE_FIELDS) for value in targets]
+        if any(subaccount not in (None, bound) for subaccount in named):
             raise GraphQLError("subaccount not found", extensions={"code": "NOT_FOUND"})
 
 
-def _subaccount_id(value: str) -> str | None:
-    """The upstream subaccount id `value` names: plain ids as they are, global ids only of a Subaccount."""
+def _subaccount_named(value: str, *, node_ids: bool = False) -> str | None:
+    """The upstream subaccount id `value` names, read by the very function its resolver reads it with.
+
+    None when it names no subaccount (a node id of another type) or cannot be read: the resolver then
+    raises the same InvalidIdError from the same function before any upstream call, so nothing is fetched.
+    """
     try:
-        type_name, upstream_id = from_global_id(value)
+        if not node_ids:
+            return upstream_id_of(value, "Subaccount")
+        type_name, upstream_id = node_id(value)
     except InvalidIdError:
-        return value
+        return None
     return upstream_id if type_name == "Subaccount" else None
 
 

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.auth.authenticate import bearer_token
 from gateway.security.responses import send_error
 
 logger = logging.getLogger(__name__)
@@ -20,30 +21,37 @@ logger = logging.getLogger(__name__)
 SIMPLE_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"})
 #: Headers whose presence proves the request was preflighted, as Apollo Server accepts them.
 PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "graphql-preflight")
+CSRF_MESSAGE = (
+    "this request has been blocked as a potential CSRF: send a JSON body or `Content-Type: application/json` "
+    "(also on GET), an `Authorization: Bearer` header, or the header `apollo-require-preflight: true`"
+)
 
 
 class CSRFMiddleware:
-    """Refuses requests a browser could send cross-site without a preflight (Apollo's CSRF prevention).
+    """Refuses requests a browser could send cross-site without a CORS preflight.
 
-    A GET or a multipart/form/text POST is such a "simple" request: a malicious page can make the victim's
-    browser send it with their cookies or network position. Requiring a non-simple header (or a JSON content
-    type) forces a CORS preflight, which the CORS allow-list then refuses for unknown origins. A plain GET
-    without a query (the GraphiQL page) carries no operation and is let through.
+    A GET with an operation, or a POST with a simple content type (form, multipart, text) or none, is a
+    "simple" request: a malicious page can make the victim's browser send it, with their cookies or from
+    their network position. A request is let through when it carries something a browser sends
+    cross-origin only after a preflight, which the CORS allow-list then refuses for unknown origins:
+
+    - a non-simple ``Content-Type`` (e.g. ``application/json``), on any method, GET included (Apollo
+      Server's rule; Apollo Client's GET modes and urql send it);
+    - a preflight header (`PREFLIGHT_HEADERS`; multipart uploads such as apollo-upload-client's must send
+      ``apollo-require-preflight: true``);
+    - an ``Authorization: Bearer`` header: browsers never attach one on their own (they may replay cached
+      HTTP Basic credentials, so only the Bearer scheme, the only one the gateway accepts, counts).
+
+    A plain GET without a query (the GraphiQL page) carries no operation and is let through.
     """
 
     def __init__(self, app: ASGIApp, *, paths: frozenset[str]) -> None:
         self.app, self.paths = app, paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] in self.paths and _needs_preflight_proof(scope):
-            headers = Headers(scope=scope)
-            if not any(headers.get(name) for name in PREFLIGHT_HEADERS):
-                message = (
-                    "this request has been blocked as a potential CSRF: send a JSON body, or the header "
-                    "`apollo-require-preflight: true` (or `x-apollo-operation-name`)"
-                )
-                await send_error(send, 400, "CSRF_PREVENTED", message)
-                return
+        if scope["type"] == "http" and scope["path"] in self.paths and not _preflighted(scope):
+            await send_error(send, 400, "CSRF_PREVENTED", CSRF_MESSAGE)
+            return
         await self.app(scope, receive, send)
 
 
@@ -53,15 +61,25 @@ def carries_operation(scope: Scope) -> bool:
     return "query" in params or "extensions" in params
 
 
-def _needs_preflight_proof(scope: Scope) -> bool:
+def _preflighted(scope: Scope) -> bool:
+    """Whether the request is safe: not a simple cross-site request, or proven preflighted."""
     if scope["method"] in ("GET", "HEAD"):
-        return carries_operation(scope)
-    if scope["method"] != "POST":
-        return False
-    content_type = Headers(scope=scope).get("content-type")
-    if content_type is None:
+        if not carries_operation(scope):
+            return True
+    elif scope["method"] != "POST":
         return True
-    return content_type.split(";")[0].strip().lower() in SIMPLE_CONTENT_TYPES
+    headers = Headers(scope=scope)
+    return (
+        _non_simple_content_type(headers.get("content-type"))
+        or any(headers.get(name) for name in PREFLIGHT_HEADERS)
+        or bearer_token(headers.get("authorization")) is not None
+    )
+
+
+def _non_simple_content_type(content_type: str | None) -> bool:
+    # Only a real media type counts: an empty or odd value proves nothing about a preflight.
+    essence = (content_type or "").split(";")[0].strip().lower()
+    return "/" in essence and essence not in SIMPLE_CONTENT_TYPES
 
 
 class BodySizeLimitMiddleware:

@@ -32,16 +32,32 @@ from gateway.persisted import (
     TrustedDocuments,
 )
 from gateway.ratelimit import CostRateLimiter
+from gateway.redis_breaker import RedisBreaker, connect
 from gateway.security.guard import GuardConfig, OperationGuard
-from gateway.security.middleware import BodySizeLimitMiddleware, CSRFMiddleware, RequestTimeoutMiddleware
+from gateway.security.middleware import (
+    PREFLIGHT_HEADERS,
+    BodySizeLimitMiddleware,
+    CSRFMiddleware,
+    RequestTimeoutMiddleware,
+)
 from gateway.security.redaction import RedactingFilter, install_redaction, remove_redaction
 from gateway.security.settings import SecuritySettings
 
 logger = logging.getLogger(__name__)
 
 GRAPHQL_PATHS = frozenset({"/graphql", "/graphql/"})
-#: Headers browsers may send cross-origin to /graphql once the origin is allowed.
-CORS_HEADERS = ["authorization", "content-type", "apollo-require-preflight", "x-apollo-operation-name"]
+#: Headers browsers may send cross-origin to /graphql once the origin is allowed: credentials, the CSRF
+#: preflight headers, Apollo's client awareness headers and the caller's own request id.
+CORS_HEADERS = [
+    "authorization",
+    "content-type",
+    *PREFLIGHT_HEADERS,
+    "apollographql-client-name",
+    "apollographql-client-version",
+    "x-request-id",
+]
+#: Response headers browser code may read: when to retry, and the id to quote to support.
+CORS_EXPOSED_HEADERS = ["retry-after", "x-request-id"]
 
 
 @dataclass
@@ -54,6 +70,8 @@ class Security:
     queries: PersistedQueries
     redactor: RedactingFilter
     redis: Redis | None = None
+    #: Whether Redis answers (None without Redis): shared by the limiter, the APQ store and `/readyz`.
+    redis_breaker: RedisBreaker | None = None
 
     @property
     def mode(self) -> AuthMode:
@@ -69,7 +87,7 @@ class Security:
                 allow_origins=s.cors_origins,
                 allow_methods=["GET", "POST"],
                 allow_headers=CORS_HEADERS,
-                expose_headers=["retry-after"],
+                expose_headers=CORS_EXPOSED_HEADERS,
                 max_age=600,
             ),
             Middleware(RequestTimeoutMiddleware, seconds=s.request_timeout, paths=GRAPHQL_PATHS),
@@ -125,10 +143,13 @@ def build_security(
         security, embedded_sandbox=embedded_sandbox, upstream_key_held=upstream_key is not None
     )
     redis_url = security.redis_url.get_secret_value() if security.redis_url else None
-    # One lazily connecting client (a pool) shared by the rate limiter and the APQ store.
-    client = Redis.from_url(redis_url) if redis_url else None
+    # One lazily connecting client (a pool) and one breaker, shared by the rate limiter and the APQ store.
+    client = connect(redis_url) if redis_url else None
+    breaker = RedisBreaker() if client else None
     limiter = (
-        CostRateLimiter(security.rate_limit_cost, security.rate_limit_window, redis_client=client)
+        CostRateLimiter(
+            security.rate_limit_cost, security.rate_limit_window, redis_client=client, breaker=breaker
+        )
         if security.rate_limit_cost > 0
         else None
     )
@@ -137,11 +158,11 @@ def build_security(
     )
     store: QueryStore | None = None
     if security.apq and trusted is None:
-        store = RedisQueryStore(client, security.apq_ttl) if client else MemoryQueryStore()
+        store = RedisQueryStore(client, security.apq_ttl, breaker=breaker) if client else MemoryQueryStore()
     secrets = [s for s in (upstream_key, redis_url, _jwt_secret(security)) if s]
     _log_limits(security, trusted)
     queries = PersistedQueries(store=store, trusted=trusted)
-    return Security(security, authenticator, limiter, queries, RedactingFilter(secrets), client)
+    return Security(security, authenticator, limiter, queries, RedactingFilter(secrets), client, breaker)
 
 
 def _jwt_secret(security: SecuritySettings) -> str | None:

@@ -158,30 +158,6 @@ def test_body_size_limit(limited: Gateway, admin: str) -> None:
     assert streamed.status_code == 413
 
 
-def test_csrf_needs_a_preflighted_request(gateway: Gateway, admin: str) -> None:
-    auth = {"authorization": f"Bearer {admin}"}
-    params = {"query": CHEAP}
-    blocked = gateway.http.get("/graphql", params=params, headers=auth)
-    assert blocked.status_code == 400 and codes(blocked) == ["CSRF_PREVENTED"]
-    allowed = gateway.http.get(
-        "/graphql", params=params, headers={**auth, "apollo-require-preflight": "true"}
-    )
-    assert allowed.status_code == 200 and allowed.json()["data"]["portfolios"]
-    text = gateway.http.post(
-        "/graphql",
-        content=b'{"query": "{ portfolios { id } }"}',
-        headers={**auth, "content-type": "text/plain"},
-    )
-    assert codes(text) == ["CSRF_PREVENTED"]
-    form = gateway.http.post(
-        "/graphql",
-        data={"operations": '{"query": "{ portfolios { id } }"}', "map": "{}"},
-        files={"0": ("x.png", b"x", "image/png")},
-        headers=auth,
-    )
-    assert codes(form) == ["CSRF_PREVENTED"]
-
-
 def test_encoded_get_parameters_cannot_skip_auth_or_csrf(gateway: Gateway) -> None:
     url = "/graphql?%71uery=%7B%20portfolios%20%7B%20id%20%7D%20%7D"  # "query" percent-encoded
     assert codes(gateway.http.get(url)) == ["CSRF_PREVENTED"]

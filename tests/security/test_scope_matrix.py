@@ -16,7 +16,7 @@ from gateway.auth.scopes import BOUND_FORBIDDEN, has_rule, required_scope
 from gateway.schema import build_schema
 from tests.security.conftest import TOKENS, Gateway, SecureSetup, make_jwt
 
-GID_ORDER = "T3JkZXI6b3JkX21pc3Npbmc"  # base64url("Order:ord_missing")
+GID_ORDER = "Order:ord_missing"
 
 OPERATIONS: dict[tuple[str, str], str] = {
     ("query", "order"): '{ order(id: "ord_missing") { id } }',

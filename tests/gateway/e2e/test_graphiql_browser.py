@@ -7,6 +7,7 @@ editor and run with the run button, and the result pane must show data the sandb
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import json
 import os
@@ -21,6 +22,7 @@ import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from gateway.security.settings import SecuritySettings
 from tests.gateway.e2e.conftest import SandboxServer, StartGateway
 from tests.servers import free_port
 
@@ -139,3 +141,35 @@ def test_graphiql_runs_a_query_against_the_sandbox(
     assert sandbox.request_log.count(method="GET", path_prefix="/v1/portfolios") >= 1
     # Everything the page loaded came from the gateway itself: GraphiQL works offline.
     assert resources and all(name.startswith(gateway.url) for name in resources), resources
+
+
+DOCS_BUTTON = "document.querySelector('[aria-label=\"Show Documentation Explorer\"]')"
+DOCS = "document.querySelector('.graphiql-doc-explorer')"
+
+
+def test_graphiql_with_trusted_documents_has_the_schema_and_runs_a_trusted_operation(
+    start_gateway: StartGateway, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "trusted.json"
+    manifest.write_text(json.dumps({hashlib.sha256(QUERY.encode()).hexdigest(): QUERY}))
+    security = SecuritySettings(allow_unauthenticated=True, trusted_documents_file=manifest)
+    gateway = start_gateway(graphiql=True, security=security)
+    # GraphiQL's own introspection query is refused here, like any document outside the manifest.
+    refused = gateway.http.post("/graphql", json={"query": "{ __schema { queryType { name } } }"})
+    assert refused.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_IN_LIST"
+    with chromium(tmp_path) as browser:
+        browser.call("Page.enable")
+        browser.call("Page.navigate", url=gateway.graphql_url)
+        wait_for(lambda: browser.evaluate(f"!!({EDITOR} && {EDITOR}.CodeMirror)"), "the GraphiQL editor")
+        browser.evaluate(f"{DOCS_BUTTON}.click()")
+        docs = wait_for(
+            lambda: browser.evaluate(f"{DOCS} ? {DOCS}.innerText : ''"), "the documentation explorer"
+        )
+        browser.evaluate(f"{EDITOR}.CodeMirror.setValue({json.dumps(QUERY)})")
+        browser.evaluate("document.querySelector('.graphiql-execute-button').click()")
+        text = wait_for(
+            lambda: browser.evaluate(f"{RESULT} ? {RESULT}.CodeMirror.getValue() : ''"), "the result pane"
+        )
+    assert "Query" in docs and "Mutation" in docs, docs  # the embedded schema, not a fetch error
+    result = json.loads(text)
+    assert "Sandbox" in [portfolio["name"] for portfolio in result["data"]["portfolios"]]

@@ -10,6 +10,8 @@ import pytest
 import strawberry
 
 from gateway.auth import ALL_SCOPES, Principal
+from gateway.auth.principal import sandbox_principal
+from gateway.backend._http import upstream_idempotency_key
 from gateway.context import build_context
 from gateway.ids import encode_cursor, to_global_id
 from gateway.masking import MaskInternalErrors
@@ -143,15 +145,19 @@ async def test_upstream_validation_errors_point_at_input_fields(run: Any, upstre
     ]
 
 
-async def test_mutation_forwards_the_callers_idempotency_key(run: Any, upstream: FakeUpstream) -> None:
+async def test_mutation_sends_the_callers_idempotency_key_in_its_namespace(
+    run: Any, upstream: FakeUpstream
+) -> None:
     result = await run(
         'mutation { placeOrder(input: {amountKg: 3, idempotencyKey: "k-1", subaccountId: "s1"})'
         " { order { amountKg subaccount { name } } idempotencyKey replayed } }"
     )
     assert result.errors is None
-    assert result.data["placeOrder"]["idempotencyKey"] == "k-1"
+    assert result.data["placeOrder"]["idempotencyKey"] == "k-1"  # the caller retries with its own key
     posted = upstream.requests[0]
-    assert (posted.headers["idempotency-key"], posted.headers["x-subaccount-id"]) == ("k-1", "s1")
+    namespaced = upstream_idempotency_key("k-1", sandbox_principal().idempotency_namespace)
+    assert namespaced.startswith("gw1-") and "k-1" not in namespaced
+    assert (posted.headers["idempotency-key"], posted.headers["x-subaccount-id"]) == (namespaced, "s1")
 
 
 async def test_unexpected_mutation_failure_is_an_error_carrying_the_key(
