@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -91,8 +92,7 @@ def _wait_ready(process: Process, probe: str | None, timeout: float) -> None:
             raise RuntimeError(f"{process.name} exited: {process.stderr_path.read_text()[-2000:]}")
         with contextlib.suppress(httpx.HTTPError, OSError):
             if probe is None:
-                with httpx.Client() as client:
-                    client.get(process.url, timeout=0.5)
+                socket.create_connection(("127.0.0.1", process.port), timeout=0.5).close()
                 return
             if httpx.get(process.url + probe, timeout=0.5).status_code == 200:
                 return
@@ -128,3 +128,19 @@ def running(*processes: Process) -> Iterator[None]:
     finally:
         for process in processes:
             process.stop()
+
+
+def redis_process(tmp: Path) -> Process:
+    """A throw-away redis-server on a free loopback port (no persistence)."""
+    port = free_port()
+    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    process = start("redis", argv, port=port, tmp=tmp, probe=None)
+    process.extra["url"] = f"redis://127.0.0.1:{port}/0"
+    return process
+
+
+def haproxy_process(tmp: Path, config: str, port: int) -> Process:
+    """haproxy in the foreground with `config` (written to the tmp dir); ready when its port accepts."""
+    path = tmp / "haproxy.cfg"
+    path.write_text(config, encoding="utf-8")
+    return start("haproxy", ["haproxy", "-db", "-f", str(path)], port=port, tmp=tmp, probe=None)
