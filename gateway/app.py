@@ -5,12 +5,13 @@ from __future__ import annotations
 import gc
 import logging
 import urllib.request
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, contextmanager
 from http.cookiejar import Cookie, DefaultCookiePolicy
 from typing import Any
 
 import httpx
+import strawberry
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from starlette.applications import Starlette
@@ -35,7 +36,7 @@ from gateway.preflight import settings_for_app
 from gateway.products.setup import build_product_client
 from gateway.reload import reload_on_sighup
 from gateway.request_id import RequestIdMiddleware
-from gateway.schema import build_schema
+from gateway.schema import ExtensionSpec, build_schema
 from gateway.security.wiring import Security, build_security
 from gateway.telemetry import operations
 from gateway.telemetry.access import AccessLogMiddleware
@@ -163,7 +164,8 @@ def _graphql_routes(
     local_assets = assets_vendored()
     # First, so its operation span is the parent of every other step and it sees refusals by later hooks.
     observed = [operations.extension_factory(metrics, tracing)]
-    schema = build_schema(extensions=[*observed, *schema_extensions(settings), *security.schema_extensions()])
+    build = _subgraph_builder() if settings.federation else build_schema
+    schema = build([*observed, *schema_extensions(settings), *security.schema_extensions()])
     # With trusted documents GraphiQL's introspection query would be refused: the page gets the schema.
     embedded = schema if security.queries.trusted is not None else None
     graphiql = render_page(local=local_assets, schema=embedded) if settings.graphiql_enabled else None
@@ -179,6 +181,12 @@ def _graphql_routes(
     if graphiql and local_assets:
         routes.append(static_mount())
     return routes
+
+
+def _subgraph_builder() -> Callable[[Sequence[ExtensionSpec]], strawberry.Schema]:
+    from gateway.federation import build_subgraph_schema  # loaded only in federation mode
+
+    return build_subgraph_schema
 
 
 def _context_getter(

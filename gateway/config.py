@@ -127,6 +127,11 @@ class Settings(BaseSettings):
         default="text",
         description="`text` (human-readable lines) or `json` (one JSON object per line, for log shippers).",
     )
+    federation: bool = Field(
+        default=False,
+        description="Serve an Apollo Federation v2 subgraph: `_service`, `_entities` and "
+        '`@key(fields: "id")` on the node types (`gateway.federation`).',
+    )
     metrics: bool = Field(
         default=True,
         description="Serve Prometheus metrics at `GET /metrics` (no ids or secrets in them; open to anyone "
