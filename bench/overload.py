@@ -3,6 +3,7 @@
     python bench/overload.py                         # capacity, then 60 s at 150% of it
     python bench/overload.py --duration 120 --compare    # also the same load with admission control off
     python bench/overload.py --max-in-flight 32 --upstream-latency-ms 50
+    python bench/overload.py --sweep --upstream-latency-ms 100   # throughput by concurrency, no limit
 
 Steps: start the sandbox and one gateway (uvicorn subprocesses, uvloop + httptools, like production);
 measure the gateway's closed-loop capacity (`--connections` keep-alive connections sending the query back
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import statistics
 import time
@@ -158,6 +160,7 @@ class Slice:
     ok: list[float] = field(default_factory=list)  # latencies of 200s
     shed: list[float] = field(default_factory=list)  # latencies of 503s
     other: int = 0
+    other_kinds: collections.Counter[str] = field(default_factory=collections.Counter)
     rss: float = 0.0
 
 
@@ -224,6 +227,7 @@ class OpenLoop:
             )
         except OSError:
             self.slices[second].other += 1
+            self.slices[second].other_kinds["connect failed"] += 1
             return
         finally:
             self._opening -= 1
@@ -243,6 +247,7 @@ class OpenLoop:
             bucket.shed.append(latency)
         else:
             bucket.other += 1
+            bucket.other_kinds[str(status)] += 1
         self._idle.append(connection)
 
     async def _sample_rss(self, start: float) -> None:
@@ -297,6 +302,15 @@ def print_slices(run: OpenLoop, every: int) -> None:
         )
 
 
+def error_kinds(run: OpenLoop) -> str:
+    """What the errors were: statuses other than 200/503, failed connects, unsent and unanswered requests."""
+    kinds: collections.Counter[str] = collections.Counter()
+    for bucket in run.slices:
+        kinds.update(bucket.other_kinds)
+    kinds.update({"unsent": run.unsent, "unanswered": run.unanswered})
+    return ", ".join(f"{kind}: {count}" for kind, count in sorted(kinds.items()) if count) or "none"
+
+
 def print_summary(label: str, rate: float, figures: dict[str, float]) -> None:
     print(
         f"{label:<22} {rate:>6.0f} {figures['sent']:>7.0f} {figures['ok']:>7.0f} {figures['shed']:>6.0f}"
@@ -324,6 +338,17 @@ def open_loop(gateway: Server, rate: float, duration: float) -> OpenLoop:
     return run
 
 
+def sweep(args: argparse.Namespace) -> None:
+    """Closed-loop throughput at growing concurrency with admission off: where it stops growing is the
+    concurrency the worker needs; past it, requests only wait (latency by Little's law: c / throughput)."""
+    with servers(0, args.upstream_latency_ms) as gateway:
+        print(f"{'connections':>11} {'req/s':>7} {'latency ms':>10}")
+        for connections in (1, 2, 4, 8, 16, 32, 64, 128, 256):
+            rate = asyncio.run(capacity(gateway.url, connections, 1.0, args.capacity_seconds))
+            print(f"{connections:>11} {rate:>7.0f} {connections / rate * 1000 if rate else 0:>10.0f}")
+        print(cpu_pressure())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of open-loop load")
@@ -335,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--upstream-latency-ms", type=float, default=0.0, help="sandbox latency per call")
     parser.add_argument("--compare", action="store_true", help="also run with admission control off")
     parser.add_argument("--slices", type=int, default=10, help="print per-interval figures every N s")
+    parser.add_argument("--sweep", action="store_true", help="closed-loop req/s by concurrency, no limit")
     args = parser.parse_args(argv)
     try:
         import uvloop
@@ -342,6 +368,9 @@ def main(argv: list[str] | None = None) -> int:
         uvloop.install()
     except ImportError:
         pass
+    if args.sweep:
+        sweep(args)
+        return 0
     variants = [("admission on", args.max_in_flight)] + ([("admission off", 0)] if args.compare else [])
     results = []
     rate = args.rate
@@ -352,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
             run = open_loop(gateway, rate, args.duration)
             print(f"\n{label}: {rate:.0f} req/s open-loop for {args.duration:g} s")
             print_slices(run, args.slices)
+            print(f"errors: {error_kinds(run)}")
             results.append((label, summary(run)))
     print(f"\n{SUMMARY_HEADER}")
     for label, figures in results:

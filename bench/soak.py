@@ -16,6 +16,7 @@ import argparse
 
 from overload import (
     SUMMARY_HEADER,
+    error_kinds,
     measure_capacity,
     open_loop,
     print_slices,
@@ -49,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         run = open_loop(gateway, rate, args.duration)
     print(f"\nsoak: {rate:.0f} req/s open-loop for {args.duration:g} s")
     print_slices(run, args.slices)
+    print(f"errors: {error_kinds(run)}")
     figures = summary(run)
     print(f"\n{SUMMARY_HEADER}")
     print_summary("soak", rate, figures)

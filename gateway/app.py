@@ -7,7 +7,7 @@ import logging
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, contextmanager
-from http.cookiejar import Cookie, DefaultCookiePolicy
+from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
@@ -18,12 +18,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from strawberry.extensions import DisableIntrospection, ParserCache, SchemaExtension, ValidationCache
 
 from gateway.admission import AdmissionMiddleware
 from gateway.auth.middleware import PRINCIPAL_KEY
 from gateway.backend import OffsetsClient, RequestEvent, RetryPolicy
+from gateway.backend.transport import AiohttpTransport
 from gateway.config import EMBEDDED_SANDBOX_KEY, Settings
 from gateway.context import GatewayContext, build_context
 from gateway.graphiql import assets_vendored, render_page, static_mount
@@ -38,6 +39,7 @@ from gateway.reload import reload_on_sighup
 from gateway.request_id import RequestIdMiddleware
 from gateway.schema import ExtensionSpec, build_schema
 from gateway.security.wiring import Security, build_security
+from gateway.subscriptions.setup import configure_transports, feed_running, subscription_routes
 from gateway.telemetry import operations
 from gateway.telemetry.access import AccessLogMiddleware
 from gateway.telemetry.logs import configure_logging
@@ -82,7 +84,11 @@ def create_app(
     metrics = _metrics(settings, security)
     tracing = build_tracing(settings.otel)
     sandbox_app = _embedded_sandbox(settings) if settings.embedded_sandbox else None
-    routes = [*health_routes(), *_graphql_routes(settings, security, metrics, tracing)]
+    routes = [
+        *health_routes(),
+        *_graphql_routes(settings, security, metrics, tracing),
+        *subscription_routes(),
+    ]
     if metrics is not None:
         routes.append(metrics_route(metrics, token=_secret(settings.metrics_token)))
     if sandbox_app is not None:
@@ -176,8 +182,10 @@ def _graphql_routes(
         context_getter=_context_getter(settings, metrics, tracing),
         graphiql_html=graphiql,
         on_result=operations.finish_operation,
+        max_batch_size=settings.max_batch_size,
     )
-    routes: list[BaseRoute] = [Route("/graphql", view, name="graphql")]
+    configure_transports(view, settings)
+    routes: list[BaseRoute] = [Route("/graphql", view, name="graphql"), WebSocketRoute("/graphql", view)]
     if graphiql and local_assets:
         routes.append(static_mount())
     return routes
@@ -252,6 +260,16 @@ def _lifespan(
             stack.enter_context(reload_on_sighup(app.state.security))
             http = await stack.enter_async_context(_http_client(settings, upstream))
             state = _lifespan_state(settings, http, app.state.metrics, app.state.tracing)
+            state["order_feed"] = await stack.enter_async_context(
+                feed_running(
+                    app,
+                    settings,
+                    state["client"],
+                    redis=app.state.security.redis,
+                    observer=app.state.metrics,
+                    sandbox_app=sandbox_app,
+                )
+            )
             stack.enter_context(_startup_objects_frozen())
             yield state
 
@@ -288,15 +306,30 @@ def _http_client(settings: Settings, transport: httpx.AsyncBaseTransport | None)
         max_connections=settings.max_connections,
         max_keepalive_connections=settings.max_keepalive_connections,
     )
-    client = httpx.AsyncClient(transport=transport, limits=limits, timeout=_timeout(settings))
+    # Over the network: aiohttp's pool (`gateway.backend.transport`), not httpcore's, for CPU per call.
+    upstream = transport or AiohttpTransport(limits)
     # The client is shared by every caller and tenant: a cookie one upstream answer sets must never ride
-    # along on another caller's request, so the jar refuses to store any.
-    client.cookies.jar.set_policy(_NoCookies())
-    return client
+    # along on another caller's request, so its jar stores none (and skips even looking at Set-Cookie).
+    return httpx.AsyncClient(
+        transport=upstream, limits=limits, timeout=_timeout(settings), cookies=NoCookieJar()
+    )
+
+
+class NoCookieJar(CookieJar):
+    """A cookie jar that keeps nothing (the REST API is stateless; its auth is the bearer key)."""
+
+    def __init__(self) -> None:
+        super().__init__(policy=_NoCookies())
+
+    def extract_cookies(self, response: Any, request: urllib.request.Request) -> None:
+        return None
+
+    def set_cookie(self, cookie: Cookie) -> None:
+        return None
 
 
 class _NoCookies(DefaultCookiePolicy):
-    """A cookie policy that stores nothing (the REST API is stateless; its auth is the bearer key)."""
+    """A cookie policy that accepts nothing, should a cookie reach the jar some other way."""
 
     def set_ok(self, cookie: Cookie, request: urllib.request.Request) -> bool:
         return False

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from gateway.config import Settings
 from gateway.telemetry.logs import configure_logging, log_config
@@ -106,19 +108,27 @@ def _serve(args: argparse.Namespace) -> int:
     settings = checked[0]
     log_level = args.log_level or settings.log_level
     configure_logging(log_level, settings.log_format)  # for this process; uvicorn repeats it per worker
-    uvicorn.run(
-        "gateway.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=_workers(args.workers, settings),
-        log_level=log_level,
-        log_config=log_config(log_level, settings.log_format),
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": args.host,
+        "port": args.port,
+        "workers": _workers(args.workers, settings),
+        "log_level": log_level,
+        "log_config": log_config(log_level, settings.log_format),
         # uvicorn[standard] brings uvloop and httptools; "auto" picks them when importable.
-        loop="auto",
-        http="auto",
-    )
-    return 0
+        "loop": "auto",
+        "http": "auto",
+    }
+    if options["workers"] > 1:
+        uvicorn.run("gateway.app:create_app", **options)
+        return 0
+    # One process: a server that closes subscriptions with 1001 before it stops (gateway.subscriptions).
+    from gateway.subscriptions.shutdown import GoingAwayServer
+
+    server = GoingAwayServer(uvicorn.Config("gateway.app:create_app", **options))
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it handled, as uvicorn.run
+        server.run()
+    return 0 if server.started else 1
 
 
 def _serve_problems(args: argparse.Namespace) -> list[ConfigProblem]:

@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     upstream_api_key: SecretStr | None = Field(
         default=None,
         description="API key the gateway uses upstream. Unset with an upstream URL: pass through each "
-        "caller's `Authorization: Bearer` key.",
+        "caller's `Authorization: Bearer` key. Set without a URL: refused at start-up.",
     )
     connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to open an upstream connection.")
     read_timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for upstream response data.")
@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     max_concurrent_upstream: int = Field(
         default=10, ge=1, description="Upstream calls one GraphQL request may have in flight at once."
     )
+    max_batch_size: int = Field(
+        default=10, ge=0, description="Operations one JSON-array batch may hold (`0` turns batching off)."
+    )
     max_in_flight: int = Field(
         default=64,
         ge=0,
@@ -114,8 +117,8 @@ class Settings(BaseSettings):
     )
     graphiql: bool | None = Field(
         default=None,
-        description="Serve GraphiQL at `GET /graphql` to browsers. Unset: on with the embedded sandbox, "
-        "off otherwise.",
+        description="Serve GraphiQL at `GET /graphql` to browsers. Unset: on with the embedded sandbox "
+        "unless trusted documents are on, off otherwise.",
     )
     introspection: bool | None = Field(
         default=None,
@@ -184,6 +187,56 @@ class Settings(BaseSettings):
         parts = urlsplit(value.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an absolute http(s) URL")
+        return value.strip().rstrip("/")
+
+    public_url: str | None = Field(
+        default=None,
+        description="Where the upstream can reach this gateway, e.g. `https://gw.example.com`. Set: orders "
+        "the gateway places without a `callbackUrl` carry `<public url>/webhooks/orders/<token>`, so their "
+        "changes reach subscribers at once. Unset: subscribers hear of changes by polling.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Secret signing the callback URLs' tokens. Unset: one shared through Redis when "
+        "`GATEWAY_REDIS_URL` is set, else a random one per process.",
+    )
+    subscription_poll_interval: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds between two upstream reads of the orders subscribers watch (while any do).",
+    )
+    subscription_keepalive: float = Field(
+        default=15.0, gt=0, description="Seconds between the server's pings on an idle subscription socket."
+    )
+    subscription_init_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a WebSocket has to send an authenticated `connection_init`."
+    )
+    subscription_max_per_connection: int = Field(
+        default=10, ge=1, description="Operations one WebSocket connection may run at once."
+    )
+    subscription_max_per_credential: int = Field(
+        default=100, ge=1, description="Subscriptions one credential may hold open (per gateway process)."
+    )
+    subscription_queue_size: int = Field(
+        default=100,
+        ge=1,
+        description="Events queued for one slow subscriber; one more ends its subscription with "
+        "SUBSCRIPTION_OVERFLOW (it resubscribes and gets current states first).",
+    )
+    subscription_max_message_bytes: int = Field(
+        default=65536,
+        ge=1024,
+        description="Largest WebSocket message a client may send (bigger: close 1009).",
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError("must be an absolute http(s) URL without query, e.g. https://gw.example.com")
         return value.strip().rstrip("/")
 
     security: SecuritySettings = Field(

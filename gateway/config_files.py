@@ -25,4 +25,4 @@ def _validation_failure(exc: ValidationError) -> str:
     first = errors[0]
     where = ".".join(str(part) for part in first["loc"]) or "top level"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{where}: {first['msg']}{more}"
+    return f"{where}: {str(first['msg']).removeprefix('Value error, ')}{more}"

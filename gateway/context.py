@@ -52,6 +52,7 @@ class GatewayContext:
     principal: Principal
     products: ProductPlatformClient | None = None  # the product platform (seed 000), when configured
     request_id: str | None = None  # the correlation id (`gateway.request_id`), forwarded upstream
+    requested_cost: int = 0  # cost requested so far by this request's operations (a batch shares it)
     loaders: Loaders = field(init=False)
 
     def call_options(

@@ -67,6 +67,8 @@ class ErrorCode(enum.StrEnum):
     PRODUCT_PLATFORM_NOT_CONFIGURED = enum.auto()
     ORDER_NOT_FULFILLED = enum.auto()
     ORDER_NOT_IN_SUBACCOUNT = enum.auto()
+    SUBSCRIPTION_LIMIT_EXCEEDED = enum.auto()
+    SUBSCRIPTION_OVERFLOW = enum.auto()
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,12 @@ ERROR_CODES: dict[ErrorCode, CodeInfo] = {
     ErrorCode.PRODUCT_PLATFORM_NOT_CONFIGURED: CodeInfo(U, _FIELD, "no product platform is configured"),
     ErrorCode.ORDER_NOT_FULFILLED: CodeInfo(U, _FIELD, "the order is not fulfilled yet"),
     ErrorCode.ORDER_NOT_IN_SUBACCOUNT: CodeInfo(U, _FIELD, "the order belongs to another subaccount"),
+    ErrorCode.SUBSCRIPTION_LIMIT_EXCEEDED: CodeInfo(
+        E, "- (WebSocket `error`, SSE event)", "over `GATEWAY_SUBSCRIPTION_MAX_PER_*` subscriptions"
+    ),
+    ErrorCode.SUBSCRIPTION_OVERFLOW: CodeInfo(
+        E, "- (last event)", "a slow subscriber's queue filled up: subscribe again"
+    ),
 }
 
 #: (upstream problem type slug or "-", upstream status) for each row of the README's upstream table.

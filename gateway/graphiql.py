@@ -88,8 +88,11 @@ _PAGE = """<!doctype html>
 <div id="graphiql">Loading GraphiQL...</div>
 {scripts}
 <script>
+  const wsScheme = window.location.protocol === "https:" ? "wss:" : "ws:";
   const fetcher = GraphiQL.createFetcher({{
     url: window.location.origin + window.location.pathname,
+    // Subscriptions run over graphql-transport-ws on the same path (graphql-ws is bundled in GraphiQL).
+    subscriptionUrl: wsScheme + "//" + window.location.host + window.location.pathname,
     headers: {{ Accept: "application/graphql-response+json, application/json" }},
   }});
   ReactDOM.createRoot(document.getElementById("graphiql")).render(

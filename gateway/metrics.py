@@ -19,10 +19,18 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections.abc import Callable
 from typing import cast
 
 from graphql import GraphQLError, OperationDefinitionNode, get_operation_ast
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.process_collector import ProcessCollector
 from starlette.requests import Request
 from starlette.responses import Response
@@ -71,6 +79,7 @@ class GatewayMetrics:
         self._graphql_metrics()
         self._upstream_metrics()
         self._other_metrics()
+        self._subscription_metrics()
 
     def _graphql_metrics(self) -> None:
         labels = ["operation_type", "outcome"] + (["operation_name"] if self.label_operation_names else [])
@@ -140,6 +149,34 @@ class GatewayMetrics:
             ["path", "status"],
             registry=self.registry,
         )
+
+    def _subscription_metrics(self) -> None:
+        self.subscription_connections = Gauge(
+            "gateway_subscription_connections",
+            "Open graphql-transport-ws connections (authenticated) of this process.",
+            registry=self.registry,
+        )
+        self.subscriptions_open = Gauge(
+            "gateway_subscriptions",
+            "Open `orderUpdates` subscriptions of this process.",
+            registry=self.registry,
+        )
+        self.subscription_events = Counter(
+            "gateway_subscription_events",
+            "Order-update activity: `published` (this process announced a state), `hint` (a callback "
+            "arrived), `delivered` (an event sent to one subscriber).",
+            ["kind"],
+            registry=self.registry,
+        )
+
+    def watch_subscriptions(self, connections: Callable[[], int], subscriptions: Callable[[], int]) -> None:
+        """Read the subscription gauges from the live feed at each scrape."""
+        self.subscription_connections.set_function(connections)
+        self.subscriptions_open.set_function(subscriptions)
+
+    def subscription_event(self, kind: str) -> None:
+        """One order-update event of `kind` (see `gateway_subscription_events`)."""
+        self.subscription_events.labels(kind).inc()
 
     def upstream_request(self, event: RequestEvent) -> None:
         """The backend client's ``on_request`` hook: one call per attempt."""

@@ -230,11 +230,13 @@ class PersistedQueryMiddleware:
         params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         if "extensions" not in params and (self.queries.trusted is None or "query" not in params):
             return scope
-        payload: dict[str, Any] = {
-            "query": params.get("query"),
-            "extensions": _json_or_none(params.get("extensions")),
-        }
+        extensions = _json_or_none(params.get("extensions"))
+        if "extensions" in params and not isinstance(extensions, dict):
+            raise PersistedQueryError(BAD_REQUEST, "the `extensions` parameter must be a JSON object")
+        payload: dict[str, Any] = {"query": params.get("query"), "extensions": extensions}
         resolved = await self.queries.resolve({k: v for k, v in payload.items() if v is not None})
+        if not isinstance(resolved.get("query"), str):
+            return scope  # no persisted query asked for: the view reads the request as it is
         params["query"] = resolved["query"]
         params.pop("extensions", None)
         return {**scope, "query_string": urlencode(params).encode()}
@@ -242,16 +244,23 @@ class PersistedQueryMiddleware:
     async def _rewrite_post(self, scope: Scope, receive: Receive) -> tuple[Scope, Receive]:
         body = await _read_body(receive)
         payload = _json_or_none(body)
-        if (payload is not None and not isinstance(payload, dict)) or body.strip() == b"null":
-            # strawberry expects an object here (no batching): anything else would fail inside it.
-            raise PersistedQueryError(BAD_REQUEST, "the request body must be a JSON object")
-        if isinstance(payload, dict):
-            resolved = await self.queries.resolve(payload)
+        if (payload is not None and not isinstance(payload, dict | list)) or body.strip() == b"null":
+            # strawberry expects an object or a batch (an array) here: anything else would fail inside it.
+            raise PersistedQueryError(BAD_REQUEST, "the request body must be a JSON object or array")
+        if isinstance(payload, dict | list):
+            resolved = await self._resolve(payload)
             if resolved is not payload:
                 body = orjson.dumps(resolved)
         headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
         headers.append((b"content-length", str(len(body)).encode()))
         return {**scope, "headers": headers}, _replay(body, receive)
+
+    async def _resolve(self, payload: dict[str, Any] | list[Any]) -> dict[str, Any] | list[Any]:
+        if isinstance(payload, dict):
+            return await self.queries.resolve(payload)
+        # A batch: each operation object resolved alone; one that cannot be refuses the whole batch.
+        items = [await self.queries.resolve(item) if isinstance(item, dict) else item for item in payload]
+        return payload if all(a is b for a, b in zip(items, payload, strict=True)) else items
 
 
 def _is_json(scope: Scope) -> bool:

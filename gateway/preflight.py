@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +32,6 @@ from gateway.config import Settings, environment
 from gateway.persisted import TrustedDocuments, TrustedDocumentsError
 from gateway.security.settings import SecuritySettings
 
-CLIENTS_FILE = "GATEWAY_CLIENTS_FILE"
-TRUSTED_DOCUMENTS_FILE = "GATEWAY_TRUSTED_DOCUMENTS_FILE"
 T = TypeVar("T")
 #: Exit status of a refused configuration (the usual status of a command-line usage error).
 EXIT_CONFIG = 2
@@ -97,17 +95,36 @@ def unknown_variables(
     known = known_variables(model)
     problems = []
     for variable in sorted(environ):
+        if _service_link(variable.upper().removeprefix(prefix)):
+            continue
         if variable.upper().startswith(prefix) and variable.upper() not in known:
-            guess = difflib.get_close_matches(variable.upper(), known, n=1, cutoff=0.6)
-            hint = f"; did you mean {guess[0]}?" if guess else " (see the README's Configuration section)"
+            guess = _closest(variable.upper(), known, prefix)
+            hint = f"; did you mean {guess}?" if guess else " (see the README's Configuration section)"
             problems.append(ConfigProblem(variable, f"unknown variable{hint}"))
     return problems
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+#: What Kubernetes puts in every pod's environment for a Service named "gateway" (service links): not
+#: settings, and not typos either, so they are let through.
+_SERVICE_LINK = re.compile(
+    r"SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)(_PROTO|_PORT|_ADDR)?)?"
+)
+
+
+def _service_link(name: str) -> bool:
+    return _SERVICE_LINK.fullmatch(name) is not None
+
+
+def _closest(variable: str, known: Iterable[str], prefix: str) -> str | None:
+    # Compared without the shared prefix, which would make every name look alike.
+    names = {name.removeprefix(prefix): name for name in known}
+    guess = difflib.get_close_matches(variable.removeprefix(prefix), names, n=1, cutoff=0.6)
+    return names[guess[0]] if guess else None
+
+
+def load_settings() -> Settings:
     """The settings from the environment (and the .env file, if the model reads one); ConfigError if bad."""
-    environ = environment() if environ is None else environ
-    problems = unknown_variables({**_dotenv_values(Settings), **environ})
+    problems = unknown_variables({**_dotenv_values(Settings), **environment()})
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -185,7 +202,7 @@ def _auth_mode(settings: Settings, problems: list[ConfigProblem]) -> AuthMode | 
             upstream_key_held=settings.upstream_api_key is not None,
         )
     except ValueError as exc:  # both refusals are about the gateway's own upstream key
-        problems.append(ConfigProblem("GATEWAY_UPSTREAM_API_KEY", str(exc)))
+        problems.append(ConfigProblem(variable_of(("upstream_api_key",)), str(exc)))
         return None
 
 
@@ -206,7 +223,7 @@ def load_clients(security: SecuritySettings) -> ClientRegistry | None:
     try:
         return ClientRegistry.load(security.clients_file)
     except ClientsFileError as exc:
-        raise ConfigError([ConfigProblem(CLIENTS_FILE, str(exc))]) from None
+        raise ConfigError([ConfigProblem(variable_of(("clients_file",)), str(exc))]) from None
 
 
 def load_trusted_documents(security: SecuritySettings) -> TrustedDocuments | None:
@@ -216,7 +233,7 @@ def load_trusted_documents(security: SecuritySettings) -> TrustedDocuments | Non
     try:
         return TrustedDocuments.load(security.trusted_documents_file)
     except TrustedDocumentsError as exc:
-        raise ConfigError([ConfigProblem(TRUSTED_DOCUMENTS_FILE, str(exc))]) from None
+        raise ConfigError([ConfigProblem(variable_of(("trusted_documents_file",)), str(exc))]) from None
 
 
 def checked_settings() -> tuple[Settings, Preflight]:

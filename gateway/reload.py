@@ -68,8 +68,8 @@ def _keep(error: ConfigError) -> None:
 @contextmanager
 def reload_on_sighup(security: Security) -> Iterator[None]:
     """While open (the app's lifespan), SIGHUP runs `reload_files` on the running event loop."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGHUP"):
+        yield  # only the main thread may set signal handlers; Windows has no SIGHUP
         return
     loop = asyncio.get_running_loop()
 

@@ -1,11 +1,13 @@
 """Request correlation ids: one per HTTP request, echoed to the caller, sent upstream, put on log lines.
 
 `RequestIdMiddleware` (pure ASGI, outermost) takes the caller's ``X-Request-Id`` when it is sane (1-128
-visible ASCII characters) and otherwise makes a new one (uuid4 hex), so a caller cannot inject control
-characters or megabytes into our headers and logs. The id is returned in the ``X-Request-Id`` response
-header of every response - including those the security middleware answers itself (401, 413, 429, 504) -
-stored in the request state for the GraphQL context (which forwards it upstream through
-`CallOptions.request_id`) and held in a contextvar for `RequestIdLogFilter`.
+visible ASCII characters, not shaped like a credential - a JWT, an ``sk_`` key, a bearer value - and not
+part of the request's own ``Authorization`` header) and otherwise makes a new one (uuid4 hex), so a caller
+cannot inject control characters, megabytes or a credential into our headers, upstream calls and logs.
+The id is returned in the ``X-Request-Id`` response header of every response - including those the
+security middleware answers itself (401, 413, 429, 503, 504) - stored in the request state for the
+GraphQL context (which forwards it upstream through `CallOptions.request_id`) and held in a contextvar
+for `RequestIdLogFilter`.
 """
 
 from __future__ import annotations
@@ -17,12 +19,16 @@ from contextvars import ContextVar
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.security.redaction import RedactingFilter
+
 HEADER = "X-Request-Id"
 #: Key of the id in the ASGI scope's ``state`` (`request.state.request_id`).
 STATE_KEY = "request_id"
 MAX_LENGTH = 128
 
 _current: ContextVar[str | None] = ContextVar("gateway_request_id", default=None)
+#: Recognises credential shapes (patterns only: no configured secret is needed to spot a JWT or a key).
+_CREDENTIAL_SHAPES = RedactingFilter()
 
 
 def current_request_id() -> str | None:
@@ -33,6 +39,13 @@ def current_request_id() -> str | None:
 def is_sane(value: str | None) -> bool:
     """Whether a caller's id may be kept: 1-128 visible ASCII characters (no spaces, no control chars)."""
     return bool(value) and len(value or "") <= MAX_LENGTH and all("!" <= ch <= "~" for ch in value or "")
+
+
+def acceptable(value: str | None, authorization: str | None = None) -> bool:
+    """Whether a caller's id may be used: sane, not credential-shaped, not taken from its credential."""
+    if value is None or not is_sane(value) or _CREDENTIAL_SHAPES.looks_secret(value):
+        return False
+    return not authorization or (value not in authorization and authorization not in value)
 
 
 def new_request_id() -> str:
@@ -50,8 +63,13 @@ class RequestIdMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        given = Headers(scope=scope).get(HEADER)
-        request_id = given if is_sane(given) and given is not None else new_request_id()
+        headers = Headers(scope=scope)
+        given = headers.get(HEADER)
+        request_id = (
+            given
+            if given is not None and acceptable(given, headers.get("authorization"))
+            else new_request_id()
+        )
         scope.setdefault("state", {})[STATE_KEY] = request_id
         token = _current.set(request_id)
         try:

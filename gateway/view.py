@@ -9,15 +9,19 @@ What strawberry 0.341 leaves to us, and this module adds:
   ``BAD_USER_INPUT``), and are answered ``400`` under ``application/graphql-response+json``. Under
   ``application/json`` they stay ``200`` because legacy clients expect that.
 - Mutations over GET get ``405`` with ``Allow: POST`` (strawberry says ``400``).
+- An ``operationName`` that is not a string (or null) makes the request malformed: ``400`` under either
+  media type (strawberry passed it on).
 - Errors strawberry raises as plain-text HTTP errors (bad JSON, missing query...) become GraphQL-shaped
   JSON bodies, and any unexpected exception becomes a generic ``500`` with no detail.
+- JSON-array batching (`gateway.batching`): size limit, operations answered independently in order.
 - orjson encoding, and the local GraphiQL page.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any, TypeGuard
 
 import orjson
@@ -28,12 +32,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
+from gateway.batching import DEFAULT_MAX_BATCH_SIZE, check_batch, is_mutation, run_in_order
 from gateway.masking import INTERNAL_ERROR_CODE, INTERNAL_ERROR_MESSAGE
 from gateway.security.responses import error_body
 from gateway.uploads import RequestShapeError, operations_from_form
@@ -132,6 +137,7 @@ class GatewayGraphQL(GraphQL[Any, None]):
         context_getter: ContextGetter,
         graphiql_html: str | None,
         on_result: ResultHook | None = None,
+        max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
     ) -> None:
         super().__init__(
             schema,
@@ -142,6 +148,7 @@ class GatewayGraphQL(GraphQL[Any, None]):
         self._context_getter = context_getter
         self._on_result = on_result
         self._graphiql_html = graphiql_html or ""
+        self._max_batch_size = max_batch_size
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -182,6 +189,39 @@ class GatewayGraphQL(GraphQL[Any, None]):
         body = error_body(code, exc.reason)
         return Response(body, status_code=status, media_type=media_type, headers=headers)
 
+    def _validate_batch_request(self, request_data: Sequence[object], protocol: Any) -> None:
+        # Replaces strawberry's check (which reads the schema's batching config and lets non-object items
+        # through to a crash): size limit from GATEWAY_MAX_BATCH_SIZE, objects only.
+        check_batch(request_data, self._max_batch_size)
+
+    async def execute_operation(  # type: ignore[override]
+        self, request: Request, request_adapter: Any, request_data: Any, **kwargs: Any
+    ) -> Any:
+        if not isinstance(request_data, list):
+            return await super().execute_operation(request, request_adapter, request_data, **kwargs)
+        # One context (so one set of loaders) for the whole batch: strawberry built it once per request.
+        operations = [
+            partial(self._execute_batched, request, request_adapter, data, kwargs) for data in request_data
+        ]
+        mutating = [is_mutation(data.query, data.operation_name) for data in request_data]
+        return await run_in_order(operations, mutating)
+
+    async def _execute_batched(
+        self, request: Request, request_adapter: Any, data: GraphQLRequestData, kwargs: dict[str, Any]
+    ) -> ExecutionResult:
+        """One operation of a batch; what strawberry raises as an HTTP error fails only this operation."""
+        try:
+            return await self.execute_single(
+                request=request, request_adapter=request_adapter, request_data=data, **kwargs
+            )
+        except HTTPException as exc:
+            code = (
+                "METHOD_NOT_ALLOWED"
+                if isinstance(exc.__cause__, InvalidOperationTypeError)
+                else "BAD_REQUEST"
+            )
+            return PreExecutionError(data=None, errors=[GraphQLError(exc.reason, extensions={"code": code})])
+
     async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
         # Strawberry's version lets a malformed form escape as a 500 (a missing boundary, a `map` that is
         # a list, `operations` sent as a file): `gateway.uploads` checks every part of the shape first.
@@ -206,6 +246,15 @@ class GatewayGraphQL(GraphQL[Any, None]):
         # orjson refuses nesting deeper than 1024 with a JSONDecodeError (a 400 from `parse_json`); the
         # stdlib decoder strawberry uses raised RecursionError on `[[[[...` bodies, a 500.
         return orjson.loads(data)
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        # Strawberry checks the types of `query`, `variables` and `extensions` but lets any JSON value
+        # through as `operationName`; a malformed request is a 400 whatever media type was asked for.
+        data = await super().parse_http_body(request)
+        for item in data if isinstance(data, list) else [data]:
+            if not isinstance(item.operation_name, str | None):
+                raise HTTPException(400, "`operationName` must be a string or null, if provided")
+        return data
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         response_data = await super().process_result(request, result)
@@ -235,7 +284,8 @@ class GatewayGraphQL(GraphQL[Any, None]):
         response = Response(self.encode_json(response_data), status_code=200, media_type=media_type)
         response.headers.raw.extend(sub_response.headers.raw)
         response.background = sub_response.background
-        if sub_response.status_code:
+        # A batch is 200 whatever its operations' statuses were: each entry carries its own errors.
+        if sub_response.status_code and not isinstance(response_data, list):
             response.status_code = sub_response.status_code
         return response
 

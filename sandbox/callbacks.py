@@ -34,6 +34,11 @@ class Notifier:
         self._running = False
         self._http: httpx.AsyncClient | None = None
         self._last: dict[str, asyncio.Task[None]] = {}
+        self._mounts: dict[str, httpx.AsyncBaseTransport] = {}
+
+    def mount(self, prefix: str, transport: httpx.AsyncBaseTransport) -> None:
+        """Deliver callbacks for URLs under `prefix` through `transport` (an embedding app, in-process)."""
+        self._mounts[prefix] = transport
 
     def start(self) -> None:
         """Begin delivering (called by the app's lifespan)."""
@@ -90,7 +95,7 @@ class Notifier:
         if not self._running:
             return True  # shutting down: nothing more to do
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=ATTEMPT_TIMEOUT)
+            self._http = httpx.AsyncClient(timeout=ATTEMPT_TIMEOUT, mounts=self._mounts)
         try:
             response = await self._http.post(url, content=body, headers={"Content-Type": "application/json"})
         except (httpx.HTTPError, httpx.InvalidURL):

@@ -95,7 +95,8 @@ class GatewayProcess:
         raise RuntimeError(f"gateway at {self.url} did not start:\n{self.log()}")
 
     def log(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:

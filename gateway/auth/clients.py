@@ -11,7 +11,8 @@ compared against every entry in constant time, so timing does not reveal how clo
 Bindings fail closed: ``subaccount_id`` is either left out (an unbound client, which sees every subaccount)
 or a subaccount's upstream id; a blank, ``null``, non-string or otherwise malformed value refuses the whole
 file, as do two entries with one name (names key rate-limit budgets and idempotency namespaces) or one token.
-Errors are one line naming ``GATEWAY_CLIENTS_FILE`` and the entry, never a token or its hash.
+Errors are one line naming the entry (index and name), never a token hash or another value of the file;
+`gateway.preflight` puts ``GATEWAY_CLIENTS_FILE`` in front.
 """
 
 from __future__ import annotations
@@ -112,10 +113,33 @@ class ClientRegistry:
     @classmethod
     def load(cls, path: Path) -> ClientRegistry:
         """Read a clients file; `.toml` files are TOML, anything else JSON."""
+        data: object = None
         try:
             raw = path.read_bytes()
             data = tomllib.loads(raw.decode()) if path.suffix == ".toml" else json.loads(raw)
             return cls(ClientsFile.model_validate(data).clients)
-        except (OSError, ValueError, ValidationError) as exc:
+        except ValidationError as exc:
+            raise ClientsFileError(f"cannot load clients file: {_problems(exc, data)}") from None
+        except (OSError, ValueError) as exc:
             # The reason names fields, never the path, token hashes or other values.
             raise ClientsFileError(f"cannot load clients file: {load_failure(exc)}") from None
+
+
+def _problems(exc: ValidationError, data: object) -> str:
+    """The validation errors on one line, each at its entry (index and name); no value of the file."""
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(f"{_location(error['loc'], data)}: {message}" if error["loc"] else message)
+    return "; ".join(problems)
+
+
+def _location(loc: tuple[int | str, ...], data: object) -> str:
+    """E.g. ``clients[1] ('acme-web').subaccount_id``: an entry's name is a label, not a secret."""
+    if len(loc) < 2 or loc[0] != "clients" or not isinstance(loc[1], int):
+        return ".".join(str(part) for part in loc)
+    entries = data.get("clients") if isinstance(data, dict) else None
+    entry = entries[loc[1]] if isinstance(entries, list) and loc[1] < len(entries) else None
+    name = entry.get("name") if isinstance(entry, dict) else None
+    label = f"clients[{loc[1]}]" + (f" ({name!r})" if isinstance(name, str) and name else "")
+    return ".".join([label, *(str(part) for part in loc[2:])])

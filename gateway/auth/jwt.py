@@ -6,7 +6,8 @@ binding to one subaccount in the claim named by ``GATEWAY_JWT_SUBACCOUNT_CLAIM``
 
 The binding fails closed: a binding claim that is present must be a subaccount's upstream id (``null``, an
 empty string or a non-string refuses the token, never leaves it unbound); a token without it but with a
-look-alike claim (``subaccountId``, ``SubAccount-ID``, ...) is refused as a likely misnamed binding; and with
+look-alike claim (``subaccountId``, ``SubAccount-ID``, or ``subaccount_id`` when another claim is configured)
+is refused as a likely misnamed binding; and with
 ``GATEWAY_JWT_REQUIRE_SUBACCOUNT=true`` (frontend-only audiences) a token without a binding is refused.
 """
 
@@ -117,7 +118,8 @@ class BindingRule:
     def subaccount(self, claims: dict[str, Any]) -> str | None:
         """The bound subaccount; None for an unbound token; AuthenticationError for a doubtful binding."""
         if self.claim not in claims:
-            lookalike = next((k for k in claims if _folded(k) == _folded(self.claim)), None)
+            folded = {_folded(self.claim), _folded(DEFAULT_SUBACCOUNT_CLAIM)}
+            lookalike = next((k for k in claims if _folded(k) in folded), None)
             if lookalike is not None:
                 raise AuthenticationError(
                     f"invalid token: the subaccount binding claim is {self.claim!r}, not {lookalike!r}"

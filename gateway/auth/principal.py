@@ -19,7 +19,8 @@ class Principal:
 
     name: a label for logs and rate-limit keys (never a secret).
     scopes: what the caller may do (see the scope constants of this module).
-    subaccount_id: when set, the caller sees only this subaccount and every upstream call carries it.
+    subaccount_id: when set, the caller sees only this subaccount, every upstream call that takes
+        `X-Subaccount-Id` carries it, and the others name it to `GatewayContext.call_options` to be checked.
     api_key: the caller's own upstream key in pass-through mode; None when the gateway's key is used.
     """
 

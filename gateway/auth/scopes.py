@@ -47,7 +47,13 @@ MUTATION_SCOPES: dict[str, str] = {
     "offsetProductBatch": ORDERS_WRITE,
 }
 
-ROOT_SCOPES: dict[str, dict[str, str]] = {"query": QUERY_SCOPES, "mutation": MUTATION_SCOPES}
+SUBSCRIPTION_SCOPES: dict[str, str] = {"orderUpdates": READ}
+
+ROOT_SCOPES: dict[str, dict[str, str]] = {
+    "query": QUERY_SCOPES,
+    "mutation": MUTATION_SCOPES,
+    "subscription": SUBSCRIPTION_SCOPES,
+}
 
 #: Root fields a credential bound to one subaccount may never use, whatever its scopes: creating a
 #: subaccount would step outside its tenant.

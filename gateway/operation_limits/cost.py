@@ -18,6 +18,7 @@ objects really returned.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -230,8 +231,29 @@ def actual_cost(
     """The cost of the objects the response really holds."""
     if not data:
         return 0
+    return _count(_cached_plan(schema, operation, fragments), data)
+
+
+# Plans by operation node: the parser cache hands every request of one document the same node, so the
+# plan is worked out once per document, not per request. Each entry holds its operation and schema, so
+# their ids cannot be reused by other objects while the entry lives; 128 documents, least recently used out.
+_PLANS: OrderedDict[tuple[int, int], tuple[GraphQLSchema, OperationDefinitionNode, _Plan]] = OrderedDict()
+_PLANS_MAX = 128
+
+
+def _cached_plan(
+    schema: GraphQLSchema, operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
+) -> _Plan:
+    key = (id(schema), id(operation))
+    entry = _PLANS.get(key)
+    if entry is not None:
+        _PLANS.move_to_end(key)
+        return entry[2]
     plan = _Walk(schema, fragments, None, CostModel()).plan(_root(schema, operation), operation.selection_set)
-    return _count(plan, data)
+    _PLANS[key] = (schema, operation, plan)
+    if len(_PLANS) > _PLANS_MAX:
+        _PLANS.popitem(last=False)
+    return plan
 
 
 def _count(plan: _Plan, data: Mapping[str, Any]) -> int:

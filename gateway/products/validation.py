@@ -13,9 +13,10 @@ import re
 from collections.abc import Iterator, Sequence, Sized
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from urllib.parse import urlsplit
 
-from gateway.products.models import BatchRecord, ProjectRecord
+from gateway.products.models import BatchRecord, ProjectRecord, currency_digits
 
 __all__ = [
     "MAX_BATCHES",
@@ -89,11 +90,22 @@ def check_batches(batches: Sequence[BatchRecord]) -> list[FieldProblem]:
 def _check_batch(batch: BatchRecord, path: tuple[str, ...]) -> Iterator[FieldProblem]:
     yield from _check_fields(batch, path)
     if batch.offset_price_unit is not None and not _CURRENCY.match(batch.offset_price_unit):
-        yield _problem((*path, "offsetPrice", "currency"), "must be an ISO 4217 code such as USD")
+        yield _problem((*path, "offsetPrice", "currencyCode"), "must be an ISO 4217 code such as USD")
+    elif batch.offset_price is not None and batch.offset_price_unit is not None:
+        yield from _check_price_decimals(batch.offset_price, batch.offset_price_unit, path)
     if len(batch.offset_projects) > MAX_PROJECTS:
         yield _problem((*path, "offsetProjects"), f"at most {MAX_PROJECTS} projects per batch")
     for index, project in enumerate(batch.offset_projects):
         yield from _check_project(project, (*path, "offsetProjects", str(index)))
+
+
+def _check_price_decimals(price: float, currency: str, path: tuple[str, ...]) -> Iterator[FieldProblem]:
+    places = currency_digits(currency)
+    exponent = Decimal(repr(price)).normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -places:
+        yield _problem(
+            (*path, "offsetPrice", "amount"), f"must have at most {places} decimal places in {currency}"
+        )
 
 
 def _check_project(project: ProjectRecord, path: tuple[str, ...]) -> Iterator[FieldProblem]:
@@ -107,7 +119,7 @@ def _check_fields(record: BatchRecord | ProjectRecord, path: tuple[str, ...]) ->
     for name, value in record:
         message = _field_message(name, value)
         if message:
-            where = ("offsetPrice", "amountMinor") if name == "offset_price" else (camel(name),)
+            where = ("offsetPrice", "amount") if name == "offset_price" else (camel(name),)
             yield _problem(path + where, message)
 
 

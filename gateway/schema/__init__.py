@@ -6,11 +6,13 @@ domain - e.g. products - adds its class to `QUERY_PARTS` / `MUTATION_PARTS` with
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Callable, Sequence
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -23,7 +25,9 @@ from gateway.schema.node import NodeQueries
 from gateway.schema.orders import OrderMutations, OrderQueries
 from gateway.schema.products import ProductMutations
 from gateway.schema.quotes import QuoteQueries
+from gateway.schema.scalars import DecimalScalar
 from gateway.schema.subaccounts import SubaccountMutations, SubaccountQueries
+from gateway.schema.subscriptions import OrderSubscriptions
 
 QUERY_PARTS: tuple[type, ...] = (
     OrderQueries,
@@ -73,6 +77,9 @@ def build_schema(
     return schema_class(
         query=query,
         mutation=mutation,
+        subscription=OrderSubscriptions,
         extensions=list(extensions),
         execution_context_class=UpstreamErrorsExecutionContext,
+        # Money amounts: the gateway's own `Decimal` (plain notation, bounded input), not strawberry's.
+        config=StrawberryConfig(scalar_map={decimal.Decimal: DecimalScalar}),
     )

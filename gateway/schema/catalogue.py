@@ -13,6 +13,7 @@ import strawberry
 
 from gateway.backend import models
 from gateway.context import GatewayInfo
+from gateway.schema.money import Money
 from gateway.schema.node import Node, upstream_id_of
 from gateway.schema.scalars import DateTime
 
@@ -191,13 +192,19 @@ class Portfolio(Node):
     async def _load_details(self, info: GatewayInfo) -> models.PortfolioDetails:
         return self._details or await info.context.loaders.portfolios.load(self.upstream_id)
 
-    @strawberry.field(description="Price per kg for API orders, in US cents (may be fractional).")
-    async def api_price_per_kg_usd_cents(self, info: GatewayInfo) -> float | None:
-        return (await self._load_details(info)).api_price_per_kg_usd_cents
+    @strawberry.field(
+        description="Price of 1 kg CO2e for API orders (US dollars, exact: may be a fraction of a cent)."
+    )
+    async def api_price_per_kg(self, info: GatewayInfo) -> Money | None:
+        cents = (await self._load_details(info)).api_price_per_kg_usd_cents
+        return None if cents is None else Money.from_usd_cents(cents)
 
-    @strawberry.field(description="Price per kg in checkout sessions, in US cents (may be fractional).")
-    async def checkout_price_per_kg_usd_cents(self, info: GatewayInfo) -> float | None:
-        return (await self._load_details(info)).checkout_price_per_kg_usd_cents
+    @strawberry.field(
+        description="Price of 1 kg CO2e in checkout sessions (US dollars, exact; totals round up to cents)."
+    )
+    async def checkout_price_per_kg(self, info: GatewayInfo) -> Money | None:
+        cents = (await self._load_details(info)).checkout_price_per_kg_usd_cents
+        return None if cents is None else Money.from_usd_cents(cents)
 
     @strawberry.field(description="How the portfolio splits across project categories.")
     async def category_allocations(self, info: GatewayInfo) -> list[CategoryAllocation]:

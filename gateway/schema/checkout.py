@@ -10,6 +10,7 @@ import strawberry
 from gateway.backend import models
 from gateway.context import GatewayInfo
 from gateway.schema.catalogue import Portfolio, load_portfolio
+from gateway.schema.money import Money
 from gateway.schema.node import Node, optional_upstream_id, upstream_id_of
 from gateway.schema.payloads import MutationPayload, Outcome, attempt
 from gateway.schema.scalars import DateTime
@@ -28,7 +29,7 @@ class CheckoutSessionState(enum.Enum):
 @strawberry.type(description="A hosted checkout page; completing it creates an order.")
 class CheckoutSession(Node):
     amount_kg: float
-    price_usd_cents: int
+    price: Money = strawberry.field(description="What the buyer pays (US dollars).")
     state: CheckoutSessionState
     checkout_url: str = strawberry.field(description="Send the buyer here.")
     success_url: str
@@ -58,7 +59,7 @@ class CheckoutSession(Node):
         return cls(
             upstream_id=session.id,
             amount_kg=session.amount_kg,
-            price_usd_cents=session.price_usd_cents,
+            price=Money.from_usd_cents(session.price_usd_cents),
             state=CheckoutSessionState(session.state.value),
             checkout_url=session.checkout_url,
             success_url=session.success_url,

@@ -23,7 +23,10 @@ class Node:
         description="The object's id in the offsets REST API (as REST calls, webhooks, certificates use it)."
     )
 
-    @strawberry.field(description="Globally unique, opaque id; `node(id:)` fetches the object again.")
+    @strawberry.field(
+        description="Globally unique id, `<Type>:<upstreamId>` (e.g. `Order:Gre28Fc35bt3`); `node(id:)` "
+        "fetches the object again."
+    )
     def id(self) -> strawberry.ID:
         type_name = get_object_definition(type(self), strict=True).name
         return strawberry.ID(to_global_id(type_name, self.upstream_id))
@@ -62,7 +65,9 @@ async def fetch_node(info: GatewayInfo, global_id: str) -> Node:
 
 @strawberry.type
 class NodeQueries:
-    @strawberry.field(description="Fetch any object by its global id.")
+    @strawberry.field(
+        description="Fetch any object by its global id (`id`; a plain `upstreamId` names no type)."
+    )
     async def node(self, info: GatewayInfo, id: strawberry.ID) -> Node | None:
         return await fetch_node(info, id)
 

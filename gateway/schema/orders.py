@@ -13,17 +13,23 @@ from gateway.backend.client import CallOptions, Result
 from gateway.context import GatewayInfo
 from gateway.schema.catalogue import Project
 from gateway.schema.errors import GatewayInputError
+from gateway.schema.money import Money, MoneyInput
 from gateway.schema.node import Node, optional_upstream_id, upstream_id_of
 from gateway.schema.pagination import PAGING_HELP, Connection, fetch_connection, page_request
 from gateway.schema.payloads import KeyedOutcome, MutationPayload, attempt_keyed
 from gateway.schema.scalars import DateTime
+from gateway.subscriptions.placing import callback_url, order_changed
 
 if TYPE_CHECKING:
     from gateway.schema.checkout import CheckoutSession
     from gateway.schema.subaccounts import Subaccount
 
 # Upstream request-body names that differ from the input field names (for userErrors' `field`).
-ORDER_INPUT_RENAMES = {"notification_config.url": "callbackUrl", "notification_config": "callbackUrl"}
+ORDER_INPUT_RENAMES = {
+    "notification_config.url": "callbackUrl",
+    "notification_config": "callbackUrl",
+    "total_price_usd_cents": "totalPrice",
+}
 
 
 @strawberry.enum(description="Lifecycle of an order.")
@@ -81,7 +87,7 @@ class Order(Node):
     order_number: str = strawberry.field(description="The number printed on the certificate.")
     created_on: DateTime
     amount_kg: float
-    price_usd_cents: int
+    price: Money = strawberry.field(description="What the order cost (US dollars).")
     state: OrderState
     description: str | None = strawberry.field(description="Public text printed on the certificate.")
     metadata: str | None = strawberry.field(description="Private data of the buyer, never printed.")
@@ -126,7 +132,7 @@ class Order(Node):
             order_number=order.order_number,
             created_on=order.created_on,
             amount_kg=order.amount_kg,
-            price_usd_cents=order.price_usd_cents,
+            price=Money.from_usd_cents(order.price_usd_cents),
             state=OrderState(order.state.value),
             description=order.description,
             metadata=order.metadata,
@@ -203,13 +209,13 @@ class OrderQueries:
 # --- mutations ---------------------------------------------------------------------------------------
 
 
-@strawberry.input(
-    description="Buy credits by mass (`amountKg`) or by budget (`totalPriceUsdCents`): exactly one."
-)
+@strawberry.input(description="Buy credits by mass (`amountKg`) or by budget (`totalPrice`): exactly one.")
 class PlaceOrderInput:
     amount_kg: float | None = strawberry.field(default=None, description="Credits to buy, in kg CO2e.")
-    total_price_usd_cents: int | None = strawberry.field(
-        default=None, description="Budget in US cents; the upstream derives a whole-kg amount from it."
+    total_price: MoneyInput | None = strawberry.field(
+        default=None,
+        description="Budget in US dollars (`currencyCode: USD`, whole cents); the upstream derives a "
+        "whole-kg amount from it, so the order's `price` may differ slightly.",
     )
     description: str | None = strawberry.field(
         default=None, description="Printed on the certificate (<= 512)."
@@ -247,7 +253,7 @@ class CancelOrderInput:
 class OrderPayload(MutationPayload):
     order: Order | None
     idempotency_key: str = strawberry.field(
-        description="The idempotency key the upstream received; retry with it to be safe."
+        description="The idempotency key of this call (yours, or one the gateway made); retry with it."
     )
 
     @classmethod
@@ -271,11 +277,12 @@ class CancelOrderPayload(OrderPayload):
 
 
 def order_params(input: PlaceOrderInput) -> models.CreateOrderParams:
-    if (input.amount_kg is None) == (input.total_price_usd_cents is None):
-        raise GatewayInputError("Give exactly one of `amountKg` and `totalPriceUsdCents`.", ["input"])
+    if (input.amount_kg is None) == (input.total_price is None):
+        raise GatewayInputError("Give exactly one of `amountKg` and `totalPrice`.", ["input"])
+    cents = None if input.total_price is None else input.total_price.usd_cents("input", "totalPrice")
     return models.CreateOrderParams(
         amount_kg=input.amount_kg,
-        total_price_usd_cents=input.total_price_usd_cents,
+        total_price_usd_cents=cents,
         description=input.description,
         metadata=input.metadata,
         notification_url=input.callback_url,
@@ -306,6 +313,7 @@ async def _run_order_call(
         subaccount = optional_upstream_id(subaccount_id, "Subaccount", "input", "subaccountId")
         result = await call(context.call_options(subaccount_id=subaccount, idempotency_key=key))
         context.loaders.prime_order(result.data, subaccount)
+        await order_changed(context, result.data)
         return result
 
     return await attempt_keyed(keyed, caller_key, ORDER_INPUT_RENAMES)
@@ -318,7 +326,9 @@ class OrderMutations:
         client = info.context.client
 
         async def call(opts: CallOptions) -> Result[models.Order]:
-            return await client.create_order(order_params(input), opts=opts)
+            params = order_params(input)
+            url = callback_url(info.context, opts, params.notification_url)
+            return await client.create_order(params.model_copy(update={"notification_url": url}), opts=opts)
 
         outcome = await _run_order_call(info, call, input.subaccount_id, input.idempotency_key)
         return PlaceOrderPayload.from_outcome(outcome)
@@ -331,7 +341,11 @@ class OrderMutations:
         client = info.context.client
 
         async def call(opts: CallOptions) -> Result[models.Order]:
-            return await client.create_ride_order(ride_order_params(input), opts=opts)
+            params = ride_order_params(input)
+            url = callback_url(info.context, opts, params.notification_url)
+            return await client.create_ride_order(
+                params.model_copy(update={"notification_url": url}), opts=opts
+            )
 
         outcome = await _run_order_call(info, call, input.subaccount_id, input.idempotency_key)
         return PlaceRideOrderPayload.from_outcome(outcome)

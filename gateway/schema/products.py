@@ -27,7 +27,6 @@ from gateway.backend.errors import (
 from gateway.backend.models import CreditIssuance, Order
 from gateway.context import GatewayInfo, SubaccountNotAllowedError
 from gateway.products import BatchRecord, ProductPlatformClient, ProjectRecord
-from gateway.products import Money as MoneyValue
 from gateway.products.eligibility import check_order_ids, eligible_orders
 from gateway.products.from_orders import BatchSpec, batch_from_orders, projects_needing_issuances
 from gateway.products.models import Visibility
@@ -40,24 +39,13 @@ from gateway.products.validation import (
     wire_path_to_input,
 )
 from gateway.schema.errors import UserError, UserErrorCode
+from gateway.schema.money import Money, MoneyInput
 from gateway.schema.node import optional_upstream_id, upstream_id_of
 from gateway.schema.payloads import MutationPayload
 
 ProductOffsetVisibility = strawberry.enum(
     Visibility, name="ProductOffsetVisibility", description="Whether the platform shows a value publicly."
 )
-
-
-@strawberry.type(description="An amount of money in integer minor units (cents) of an ISO 4217 currency.")
-class Money:
-    amount_minor: int
-    currency: str
-
-
-@strawberry.input(description="An amount of money in integer minor units (cents) of an ISO 4217 currency.")
-class MoneyInput:
-    amount_minor: int = strawberry.field(description="E.g. 1234 for USD 12.34.")
-    currency: str = strawberry.field(description="ISO 4217 code, e.g. `USD`.")
 
 
 @strawberry.input(description="One project's retirement evidence within a batch.")
@@ -179,7 +167,9 @@ class ProductOffsetBatch:
         fields = dict(record)
         del fields["offset_price_unit"]
         price = record.price
-        fields["offset_price"] = None if price is None else Money(**dict(price))
+        fields["offset_price"] = (
+            None if price is None else Money.from_minor(price.amount_minor, price.currency)
+        )
         fields["offset_projects"] = [ProductOffsetProject.from_record(p) for p in record.offset_projects]
         return cls(**fields)
 
@@ -198,14 +188,14 @@ class OffsetProductBatchPayload(MutationPayload):
 
 
 def batch_from_input(batch: ProductOffsetBatchInput) -> BatchRecord:
-    """The platform record for one input batch (money in minor units -> the platform's decimal amount)."""
+    """The platform record for one input batch (Money -> the platform's decimal amount and currency code)."""
     fields = {
         name: value for name, value in vars(batch).items() if name not in ("offset_price", "offset_projects")
     }
     price = batch.offset_price
     if price is not None:
-        money = MoneyValue(amount_minor=price.amount_minor, currency=price.currency)
-        fields.update(offset_price=money.to_major(), offset_price_unit=price.currency)
+        # Checked by `check_batches` like every other field (e.g. no more decimals than the currency has).
+        fields.update(offset_price=float(price.amount), offset_price_unit=price.currency_code.name)
     projects = tuple(ProjectRecord(**vars(project)) for project in batch.offset_projects)
     return BatchRecord(**fields, offset_projects=projects)
 

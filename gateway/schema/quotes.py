@@ -16,6 +16,7 @@ from gateway.backend.errors import BadRequestError
 from gateway.context import GatewayInfo
 from gateway.schema.catalogue import Portfolio, load_portfolio
 from gateway.schema.errors import to_graphql_error
+from gateway.schema.money import Money
 from gateway.schema.node import optional_upstream_id
 
 
@@ -91,7 +92,7 @@ _QUOTE_KINDS: dict[str, tuple[type[models.QuoteParams], str]] = {
 @strawberry.type(description="What offsetting would cost now; quotes are not stored upstream.")
 class Quote:
     amount_kg: float
-    price_usd_cents: int
+    price: Money = strawberry.field(description="What the credits would cost (US dollars).")
     _portfolio_id: strawberry.Private[str | None]
     _subaccount_id: strawberry.Private[str | None]
 
@@ -146,7 +147,7 @@ class QuoteQueries:
             raise to_graphql_error(exc, field_root=("input", _camel(kind))) from exc
         return Quote(
             amount_kg=quote.amount_kg,
-            price_usd_cents=quote.price_usd_cents,
+            price=Money.from_usd_cents(quote.price_usd_cents),
             _portfolio_id=portfolio,
             _subaccount_id=subaccount,
         )

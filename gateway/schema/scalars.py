@@ -1,18 +1,58 @@
-"""Scalars the schema uses beyond GraphQL's own: `DateTime` (strawberry's, ISO-8601) and `Upload`.
+"""Scalars the schema uses beyond GraphQL's own: `DateTime` (strawberry's, ISO-8601), `Decimal` and `Upload`.
 
-Money is always an `Int` of US cents and mass a `Float` of kilograms, each named for its unit
-(`priceUsdCents`, `amountKg`), so no custom money scalar is needed.
+Money is `Money { amount: Decimal, currencyCode }` (`gateway.schema.money`); mass is a `Float` of
+kilograms, named for its unit (`amountKg`).
 """
 
 from __future__ import annotations
 
+import decimal
+import re
 from datetime import datetime
 
+import strawberry
 from strawberry.file_uploads import Upload
 
-__all__ = ["DateTime", "Upload", "read_upload"]
+__all__ = ["DateTime", "DecimalScalar", "Upload", "read_upload"]
 
 DateTime = datetime
+
+#: Longest decimal text accepted: far beyond any amount of money, short enough to parse in no time.
+MAX_DECIMAL_CHARACTERS = 40
+_DECIMAL_TEXT = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def serialize_decimal(value: decimal.Decimal) -> str:
+    """Plain notation (``"30000000.00"``, never ``"3E+7"``), exactly as precise as the value."""
+    return format(value, "f")
+
+
+def parse_decimal(value: object) -> decimal.Decimal:
+    """A `Decimal` from a string such as ``"12.34"`` or a JSON number; anything else is refused.
+
+    Strings keep every digit; numbers are read through their shortest text (``12.34`` -> ``12.34``), so a
+    float's binary rounding never shows. Exponents, NaN and infinities are refused.
+    """
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError('Decimal must be a string such as "12.34" (or a number)')
+    text = value if isinstance(value, str) else repr(value)
+    if isinstance(value, int):
+        text = str(value)
+    if len(text) > MAX_DECIMAL_CHARACTERS or not _DECIMAL_TEXT.match(text.strip()):
+        raise ValueError(f'Decimal must be a plain decimal number such as "12.34", got {text[:20]!r}')
+    return decimal.Decimal(text.strip())
+
+
+DecimalScalar = strawberry.scalar(
+    name="Decimal",
+    description=(
+        "A decimal number of any size, with every digit kept, sent as a string in plain notation "
+        '("31.90", "0.016"), so neither a 32-bit limit nor float rounding ever applies. Accepted as such a '
+        "string or as a JSON number."
+    ),
+    serialize=serialize_decimal,
+    parse_value=parse_decimal,
+)
 
 
 async def read_upload(upload: Upload, max_bytes: int) -> tuple[bytes, str | None] | None:

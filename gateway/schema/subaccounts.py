@@ -178,7 +178,9 @@ class SubaccountPayload(MutationPayload):
 @strawberry.type
 class CreateSubaccountPayload(MutationPayload):
     subaccount: Subaccount | None
-    idempotency_key: str = strawberry.field(description="The idempotency key the upstream received.")
+    idempotency_key: str = strawberry.field(
+        description="The idempotency key of this call (yours, or one the gateway made); retry with it."
+    )
 
     @classmethod
     def from_outcome(cls, outcome: KeyedOutcome[models.Subaccount]) -> Self:

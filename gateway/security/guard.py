@@ -117,7 +117,26 @@ class OperationGuard(SchemaExtension):
                 f"the operation may cost {self.requested}, more than the maximum of {self.config.max_cost}"
             )
             raise LimitExceededError("MAX_COST_EXCEEDED", message)
+        self._add_to_request_total()
         await self._charge(principal, self.requested)
+
+    def _add_to_request_total(self) -> None:
+        """Count this operation into its request's total.
+
+        A batch's operations share one context and, together, one cost maximum; checked and added with no
+        await in between, so operations running concurrently cannot race past it.
+        """
+        context = self.execution_context.context
+        before = getattr(context, "requested_cost", None)
+        if not isinstance(before, int):
+            return
+        if before + self.requested > self.config.max_cost:
+            message = (
+                f"the operations of this batch may cost {before + self.requested} together, more than the "
+                f"maximum of {self.config.max_cost}"
+            )
+            raise LimitExceededError("MAX_COST_EXCEEDED", message)
+        context.requested_cost = before + self.requested
 
     def _principal(self) -> Principal:
         principal = getattr(self.execution_context.context, "principal", None)

@@ -141,14 +141,15 @@ class RequestTimeoutMiddleware:
     """Cancels a request that runs longer than `seconds` and answers 504 REQUEST_TIMEOUT.
 
     Cancelling frees the worker and the upstream connections the request held; a response already started
-    cannot be replaced, so it is cut short instead.
+    cannot be replaced, so it is cut short instead. Subscriptions over SSE (``Accept: text/event-stream``)
+    are meant to last and are not timed.
     """
 
     def __init__(self, app: ASGIApp, *, seconds: float, paths: frozenset[str]) -> None:
         self.app, self.seconds, self.paths = app, seconds, paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in self.paths:
+        if scope["type"] != "http" or scope["path"] not in self.paths or _is_event_stream(scope):
             await self.app(scope, receive, send)
             return
         started = False
@@ -166,3 +167,8 @@ class RequestTimeoutMiddleware:
             if not started:
                 message = f"the request took longer than {self.seconds:g} seconds"
                 await send_error(send, 504, "REQUEST_TIMEOUT", message)
+
+
+def _is_event_stream(scope: Scope) -> bool:
+    """A GraphQL-over-SSE subscription: it streams for as long as the subscriber listens."""
+    return "text/event-stream" in Headers(scope=scope).get("accept", "").lower()

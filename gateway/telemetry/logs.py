@@ -5,8 +5,9 @@
 process's factory (``uvicorn --factory gateway.app:create_app``), so the two print the same lines - the
 gateway's start-up lines included. Applying it again replaces the handlers, so nothing is printed twice.
 
-- Every handler carries the secret-redacting filter (`gateway.redaction.RedactSecrets`), the request id
-  filter (`gateway.request_id.RequestIdFilter`) and `TraceContextFilter` (the current trace and span ids).
+- The handler's formatter redacts every finished line (`gateway.redaction.redacting_formatter`: configured
+  secrets, bearer tokens, JWTs, ``sk_`` keys, URL passwords); its filters add the request id
+  (`gateway.request_id.RequestIdFilter`) and the current trace and span ids (`TraceContextFilter`).
 - ``json``: one object per line with ``timestamp`` (UTC, ISO 8601), ``level``, ``logger``, ``message``,
   ``request_id`` and ``trace_id`` (``null`` outside a request or without tracing), ``span_id``, the
   structured fields of the line (``record.fields``: the per-operation and access lines have them) and
@@ -41,20 +42,27 @@ def log_config(level: str, log_format: str = "text") -> dict[str, Any]:
     config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
     config["disable_existing_loggers"] = False
     config["filters"] = {
-        "redact_secrets": {"()": "gateway.redaction.RedactSecrets"},
         "request_id": {"()": "gateway.request_id.RequestIdFilter"},
         "trace_context": {"()": "gateway.telemetry.logs.TraceContextFilter"},
     }
     default = config["formatters"]["default"]
-    default["fmt"] = default["fmt"].replace("%(message)s", "%(request_tag)s%(message)s")
     if log_format == "json":
-        config["formatters"]["default"] = {"()": "gateway.telemetry.logs.JsonFormatter"}
-    # On the handler, so it sees every logger's records.
-    filters = ["redact_secrets", "request_id", "trace_context"]
+        default = {"()": "gateway.telemetry.logs.JsonFormatter"}
+    else:
+        default["fmt"] = default["fmt"].replace("%(message)s", "%(request_tag)s%(message)s")
+    # Every finished line is redacted (`gateway.redaction.redacting_formatter`), whatever filled it in.
+    default["inner"] = default.pop("()")
+    default["()"] = "gateway.redaction.redacting_formatter"
+    config["formatters"] = {"default": default}
     config["handlers"] = {
-        "default": {"formatter": "default", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"},
+        "default": {
+            "formatter": "default",
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+            # On the handler, so it sees every logger's records.
+            "filters": ["request_id", "trace_context"],
+        },
     }
-    config["handlers"]["default"]["filters"] = filters
     loggers = {
         name: {"handlers": ["default"], "level": level.upper(), "propagate": False} for name in LOGGERS
     }

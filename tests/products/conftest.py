@@ -50,7 +50,7 @@ mutation Offset($input: OffsetProductBatchInput!) {
     replayed
     userErrors { code field message }
     recorded {
-      batchNumber taskId offsetTotal offsetUnit offsetPortfolioId offsetPrice { amountMinor currency }
+      batchNumber taskId offsetTotal offsetUnit offsetPortfolioId offsetPrice { amount currencyCode }
       offsetOwnerVisibility offsetReasonVisibility offsetProviderOrderId certificateLink
       offsetOwner offsetReason comment
       offsetProjects {

@@ -49,7 +49,7 @@ def test_order_derived_record_matches_the_orders_field_by_field(stack: Stack) ->
     for project, (order, allocation) in zip(record["offsetProjects"], expected, strict=True):
         _assert_project_matches(project, order, allocation)
     assert payload["recorded"]["offsetProviderOrderId"] == record["offsetProviderOrderID"]
-    assert payload["recorded"]["offsetPrice"] == {"amountMinor": 580, "currency": "USD"}
+    assert payload["recorded"]["offsetPrice"] == {"amount": "5.80", "currencyCode": "USD"}
     assert stack.product_posts() == 1
 
 

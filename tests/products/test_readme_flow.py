@@ -41,8 +41,8 @@ def test_the_readme_two_step_flow_runs_as_written(stack: Stack) -> None:
     assert (payload["userErrors"], payload["replayed"]) == ([], False)
     assert payload["recorded"]["offsetTotal"] == upstream["amount_kg"] == 250
     assert payload["recorded"]["offsetPrice"] == {
-        "amountMinor": upstream["price_usd_cents"],
-        "currency": "USD",
+        "amount": f"{upstream['price_usd_cents'] / 100:.2f}",
+        "currencyCode": "USD",
     }
     serials = [p["offsetSerialNumber"] for p in payload["recorded"]["offsetProjects"]]
     assert serials and all(serials)

@@ -18,7 +18,7 @@ mutation Record($input: RecordProductOffsetsInput!) {
   recordProductOffsets(input: $input) {
     replayed
     userErrors { code field message }
-    recorded { batchNumber offsetPrice { amountMinor currency } offsetProjects { offsetQuantity projectId } }
+    recorded { batchNumber offsetPrice { amount currencyCode } offsetProjects { offsetQuantity projectId } }
   }
 }
 """
@@ -78,7 +78,7 @@ def batch_input(**overrides: Any) -> dict[str, Any]:
         "offsetTotal": 25.0,
         "offsetUnit": "kg",
         "offsetPortfolioId": "oH5hlq",
-        "offsetPrice": {"amountMinor": 1234, "currency": "USD"},
+        "offsetPrice": {"amount": "12.34", "currencyCode": "USD"},
         "offsetOwnerVisibility": "PUBLIC",
         "offsetReasonVisibility": "PRIVATE",
         "offsetProviderOrderId": "Gre28Fc35bt3",
@@ -95,14 +95,14 @@ def batch_input(**overrides: Any) -> dict[str, Any]:
 def test_full_record_round_trip(stack: Stack) -> None:
     batches = [
         batch_input(),
-        batch_input(batchNumber="B-2", offsetPrice={"amountMinor": 5, "currency": "JPY"}),
+        batch_input(batchNumber="B-2", offsetPrice={"amount": "5", "currencyCode": "JPY"}),
     ]
     body = stack.gql(RECORD, {"input": {"productId": "P-1", "batches": batches}})
     payload = body["data"]["recordProductOffsets"]
     assert payload["userErrors"] == [] and payload["replayed"] is False
     assert [b["offsetPrice"] for b in payload["recorded"]] == [
-        {"amountMinor": 1234, "currency": "USD"},
-        {"amountMinor": 5, "currency": "JPY"},
+        {"amount": "12.34", "currencyCode": "USD"},
+        {"amount": "5", "currencyCode": "JPY"},
     ]
     stored = [entry["batch"] for entry in stack.read_back("P-1")]
     assert stored[0] == {
@@ -149,7 +149,7 @@ def test_invalid_fields_are_user_errors_at_their_input_paths_and_nothing_is_sent
     batches = [
         batch_input(),
         batch_input(
-            offsetPrice={"amountMinor": 100, "currency": "usd"},
+            offsetPrice={"amount": "1.005", "currencyCode": "USD"},
             certificateLink="not a link",
             offsetProjects=[PROJECT_INPUT, bad_project],
         ),
@@ -159,7 +159,7 @@ def test_invalid_fields_are_user_errors_at_their_input_paths_and_nothing_is_sent
     payload = body["data"]["recordProductOffsets"]
     assert payload["recorded"] == []
     assert {tuple(e["field"]) for e in payload["userErrors"]} == {
-        ("input", "batches", "1", "offsetPrice", "currency"),
+        ("input", "batches", "1", "offsetPrice", "amount"),
         ("input", "batches", "1", "certificateLink"),
         ("input", "batches", "1", "offsetProjects", "1", "offsetQuantity"),
         ("input", "batches", "1", "offsetProjects", "1", "offsetVintageEnd"),

@@ -138,8 +138,8 @@ def test_validation_paths_use_graphql_names() -> None:
     )
     problems = {p.field: p.message for p in check_batches([batch])}
     assert set(problems) == {
-        ("input", "batches", "0", "offsetPrice", "amountMinor"),
-        ("input", "batches", "0", "offsetPrice", "currency"),
+        ("input", "batches", "0", "offsetPrice", "amount"),
+        ("input", "batches", "0", "offsetPrice", "currencyCode"),
         ("input", "batches", "0", "comment"),
         ("input", "batches", "0", "offsetProjects", "0", "offsetProvider"),
         ("input", "batches", "0", "offsetProjects", "0", "offsetQuantity"),

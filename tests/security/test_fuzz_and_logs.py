@@ -215,7 +215,7 @@ TYPED = [
         ),
     ),
     (
-        "query($q: QuoteInput!) { quote(input: $q) { amountKg priceUsdCents } }",
+        "query($q: QuoteInput!) { quote(input: $q) { amountKg price { amount } } }",
         st.fixed_dictionaries(
             {
                 "q": st.one_of(

@@ -5,12 +5,13 @@ Every rejection is also checked to have cost the upstream nothing (the sandbox's
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
 import httpx
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 from websockets.typing import Subprotocol
 
@@ -165,12 +166,29 @@ def test_encoded_get_parameters_cannot_skip_auth_or_csrf(gateway: Gateway) -> No
     assert unauthenticated.status_code == 401 and codes(unauthenticated) == ["UNAUTHENTICATED"]
 
 
-def test_no_websocket_side_door(gateway: Gateway) -> None:
-    # graphql-transport-ws would run operations without the HTTP middleware; /graphql must not accept it.
-    with pytest.raises(InvalidStatus):
-        connect(
-            gateway.url.replace("http", "ws") + "/graphql", subprotocols=[Subprotocol("graphql-transport-ws")]
+def test_the_websocket_door_checks_credentials_and_scopes_like_http(
+    gateway: Gateway, secure: SecureSetup
+) -> None:
+    # graphql-transport-ws bypasses the HTTP middleware, so it authenticates connection_init itself.
+    url = gateway.url.replace("http", "ws") + "/graphql"
+    protocols = [Subprotocol("graphql-transport-ws")]
+    mutation = 'mutation { createSubaccount(input: {name: "x"}) { userErrors { code } } }'
+    with connect(url, subprotocols=protocols) as ws:
+        ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=10)
+        assert ws.close_code == 4401
+    with connect(url, subprotocols=protocols) as ws:
+        ws.send(
+            json.dumps(
+                {"type": "connection_init", "payload": {"authorization": f"Bearer {secure.token('reader')}"}}
+            )
         )
+        assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
+        ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": mutation}}))
+        answer = json.loads(ws.recv(timeout=10))
+    assert answer["type"] == "error"  # refused before it ran, as over HTTP
+    assert answer["payload"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
 def test_cors_allow_list(secure: SecureSetup) -> None:

@@ -27,7 +27,7 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("query", "portfolio"): '{ portfolio(id: "port_missing") { id } }',
     ("query", "project"): '{ project(id: "proj_missing") { id } }',
     ("query", "projectCategory"): '{ projectCategory(id: "cat_missing") { id } }',
-    ("query", "quote"): "{ quote(input: {mass: {amountKg: 10}}) { amountKg priceUsdCents } }",
+    ("query", "quote"): "{ quote(input: {mass: {amountKg: 10}}) { amountKg price { amount } } }",
     ("query", "impact"): "{ impact { totalOffsetKg } }",
     ("query", "hostedImpactPage"): "{ hostedImpactPage { enabled } }",
     ("query", "checkoutSession"): '{ checkoutSession(id: "cs_missing") { id } }',

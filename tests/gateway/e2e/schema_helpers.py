@@ -8,7 +8,7 @@ import httpx
 
 from tests.gateway.e2e.conftest import GATEWAY_KEY, GatewayServer, SandboxServer
 
-ORDER_FIELDS = "id upstreamId state amountKg priceUsdCents subaccountUpstreamId"
+ORDER_FIELDS = "id upstreamId state amountKg price { amount currencyCode } subaccountUpstreamId"
 
 
 def ok(result: Any) -> Any:

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.e2e
 
 PLACE = (
     "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { order { upstreamId amountKg"
-    " priceUsdCents state description metadata callbackUrl subaccount { name } } replayed idempotencyKey"
+    " price { amount currencyCode } state description metadata callbackUrl subaccount { name } }"
+    " replayed idempotencyKey"
     " userErrors { code field message } } }"
 )
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000")
@@ -48,18 +49,46 @@ def test_place_order_by_mass_with_every_option(gateway: GatewayServer) -> None:
     )
     assert payload["userErrors"] == [] and payload["replayed"] is False
     order = payload["order"]
-    assert (order["amountKg"], order["priceUsdCents"], order["state"]) == (25, 50, "PLACED")
+    assert (order["amountKg"], order["price"], order["state"]) == (25, usd("0.50"), "PLACED")
     assert order["callbackUrl"] == "https://hooks.example.test/orders"
     assert order["subaccount"] == {"name": "Buyer"}
     assert len(payload["idempotencyKey"]) >= 32  # made by the gateway
 
 
+def usd(amount: str) -> dict[str, str]:
+    return {"amount": amount, "currencyCode": "USD"}
+
+
 def test_place_order_by_budget(gateway: GatewayServer) -> None:
-    order = place(gateway, totalPriceUsdCents=3190)["order"]
-    assert (order["amountKg"], order["priceUsdCents"]) == (1595, 3190)
+    order = place(gateway, totalPrice=usd("31.90"))["order"]
+    assert (order["amountKg"], order["price"]) == (1595, usd("31.90"))
 
 
-@pytest.mark.parametrize("input", [{}, {"amountKg": 1, "totalPriceUsdCents": 2}])
+def test_an_order_of_three_billion_cents_resolves(gateway: GatewayServer) -> None:
+    # 3,000,000,000 cents: past GraphQL's 32-bit Int, which money used to be.
+    order = place(gateway, totalPrice=usd("30000000.00"))["order"]
+    assert order["price"] == usd("30000000.00")
+    query = "query($id: ID!) { order(id: $id) { price { amount } } }"
+    read = ok(gateway.gql(query, {"id": order["upstreamId"]}))
+    assert read["order"]["price"]["amount"] == "30000000.00"
+
+
+@pytest.mark.parametrize(
+    ("total", "field"),
+    [
+        ({"amount": "31.905", "currencyCode": "USD"}, ["input", "totalPrice", "amount"]),
+        ({"amount": 10, "currencyCode": "EUR"}, ["input", "totalPrice", "currencyCode"]),
+    ],
+)
+def test_a_budget_must_be_whole_us_cents(
+    gateway: GatewayServer, sandbox: SandboxServer, total: dict[str, Any], field: list[str]
+) -> None:
+    payload = place(gateway, totalPrice=total)
+    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [("INVALID_INPUT", field)]
+    assert upstream_count(sandbox, "POST", "POST /v1/orders") == 0
+
+
+@pytest.mark.parametrize("input", [{}, {"amountKg": 1, "totalPrice": usd("0.02")}])
 def test_place_order_needs_exactly_one_amount(
     gateway: GatewayServer, sandbox: SandboxServer, input: dict[str, Any]
 ) -> None:
@@ -111,22 +140,21 @@ def test_a_lost_response_is_retried_with_the_same_key_and_buys_once(
     assert payload["replayed"] is False  # the gateway's own key: the order was bought once, by this call
     posts = [e for e in sandbox.request_log.entries if e.route == "POST /v1/orders"]
     assert len(posts) == 2
-    assert (
-        posts[0].headers["idempotency-key"]
-        == posts[1].headers["idempotency-key"]
-        == payload["idempotencyKey"]
-    )
+    # One key on both attempts: the one the caller can retry with, confined to the caller's namespace.
+    sent = posts[0].headers["idempotency-key"]
+    assert posts[1].headers["idempotency-key"] == sent
+    assert sent.startswith("gw1-") and payload["idempotencyKey"] not in sent
     assert sandbox_order_ids(sandbox) == [payload["order"]["upstreamId"]]
 
 
 def test_place_ride_order_is_deprecated_but_works(gateway: GatewayServer) -> None:
     result = ok(
         gateway.gql(
-            "mutation { placeRideOrder(input: {distanceKm: 30}) { order { amountKg priceUsdCents } userErrors"
-            " { code } } }"
+            "mutation { placeRideOrder(input: {distanceKm: 30}) { order { amountKg price { amount } }"
+            " userErrors { code } } }"
         )
     )
-    assert result["placeRideOrder"]["order"] == {"amountKg": 8, "priceUsdCents": 16}
+    assert result["placeRideOrder"]["order"] == {"amountKg": 8, "price": {"amount": "0.16"}}
     assert "@deprecated" in build_schema().as_str().split("placeRideOrder(", 1)[1].split("\n", 1)[0]
 
 

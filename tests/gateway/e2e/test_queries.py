@@ -25,7 +25,8 @@ def test_order_by_upstream_or_global_id_with_its_allocations(
     placed = place_order(gateway, 20)
     fulfil(sandbox, placed["upstreamId"])
     query = (
-        "query($id: ID!) { order(id: $id) { id upstreamId orderNumber createdOn state amountKg priceUsdCents"
+        "query($id: ID!) { order(id: $id) { id upstreamId orderNumber createdOn state amountKg"
+        " price { amount currencyCode }"
         " certificatePublicUrl projectAllocations { amountKg project { upstreamId name creditIssuances"
         " { vintageYear totalAmount } } retirements { serialNumberRange url } } } }"
     )
@@ -35,7 +36,7 @@ def test_order_by_upstream_or_global_id_with_its_allocations(
     by_global = gql_client.execute(GraphQLRequest(query, variable_values={"id": placed["id"]}))["order"]
     assert by_upstream == by_global
     assert by_upstream["state"] == "FULFILLED"
-    assert by_upstream["priceUsdCents"] == 40
+    assert by_upstream["price"] == {"amount": "0.40", "currencyCode": "USD"}
     assert sum(a["amountKg"] for a in by_upstream["projectAllocations"]) == pytest.approx(20)
     assert all(a["project"]["creditIssuances"] for a in by_upstream["projectAllocations"])
     assert by_upstream["createdOn"].endswith(("Z", "+00:00"))
@@ -100,7 +101,7 @@ def test_catalogue_queries(gateway: GatewayServer) -> None:
         gateway.gql(
             "query($pf: ID!, $p: ID!, $c: ID!) {"
             " portfolios { upstreamId name }"
-            " portfolio(id: $pf) { name apiPricePerKgUsdCents checkoutPricePerKgUsdCents"
+            " portfolio(id: $pf) { name apiPricePerKg { amount currencyCode } checkoutPricePerKg { amount }"
             "   categoryAllocations { allocatedFraction category { name projects { upstreamId } } } }"
             " project(id: $p) { name developer unSdgGoals lifetime { startYear endYear }"
             "   creditIssuances { vintageYear totalAmount } }"
@@ -109,7 +110,7 @@ def test_catalogue_queries(gateway: GatewayServer) -> None:
         )
     )
     assert [p["upstreamId"] for p in data["portfolios"]][:2] == ["oH5hlq", "ixmZSK"]
-    assert data["portfolio"]["apiPricePerKgUsdCents"] == 2
+    assert data["portfolio"]["apiPricePerKg"] == {"amount": "0.02", "currencyCode": "USD"}
     assert sum(a["allocatedFraction"] for a in data["portfolio"]["categoryAllocations"]) == pytest.approx(1)
     assert data["project"]["name"] == "Sandbox Project A"
     assert {i["vintageYear"]: i["totalAmount"] for i in data["project"]["creditIssuances"]} == {
@@ -118,6 +119,10 @@ def test_catalogue_queries(gateway: GatewayServer) -> None:
         2024: 10000,
     }
     assert data["projectCategory"]["projects"][0]["upstreamId"] == SANDBOX_PROJECT
+
+
+def usd_cents(cents: int) -> dict[str, str]:
+    return {"amount": f"{cents / 100:.2f}", "currencyCode": "USD"}
 
 
 @pytest.mark.parametrize(
@@ -137,12 +142,12 @@ def test_quote_every_kind(gateway: GatewayServer, member: dict[str, Any], expect
     data = ok(
         gateway.gql(
             "query($input: QuoteInput!, $pf: ID) { quote(input: $input, portfolioId: $pf, source: API)"
-            " { amountKg priceUsdCents portfolio { upstreamId } } }",
+            " { amountKg price { amount currencyCode } portfolio { upstreamId } } }",
             {"input": member, "pf": SANDBOX_PORTFOLIO},
         )
     )
     quote = data["quote"]
-    assert (quote["amountKg"], quote["priceUsdCents"]) == expected
+    assert (quote["amountKg"], quote["price"]) == (expected[0], usd_cents(expected[1]))
     assert quote["portfolio"] == {"upstreamId": SANDBOX_PORTFOLIO}
 
 
@@ -193,7 +198,7 @@ def test_checkout_session_and_the_order_it_creates(gateway: GatewayServer, sandb
         gateway.gql(
             'mutation { createCheckoutSession(input: {amountKg: 50, successUrl: "https://shop.test/ok",'
             ' cancelUrl: "https://shop.test/cancel", description: "Trip"}) { checkoutSession { id upstreamId'
-            " state checkoutUrl priceUsdCents } userErrors { code } } }"
+            " state checkoutUrl price { amount } } userErrors { code } } }"
         )
     )["createCheckoutSession"]
     session = created["checkoutSession"]

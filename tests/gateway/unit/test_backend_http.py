@@ -30,6 +30,7 @@ from gateway.backend import (
     UnauthorizedError,
 )
 from gateway.backend import models as m
+from gateway.backend._http import upstream_idempotency_key
 
 BASE = "https://api.example.test/v1"
 KEY = "sk_live_dont_leak_me"
@@ -435,3 +436,18 @@ async def test_base_url_must_be_absolute_http(url: str) -> None:
     async with httpx.AsyncClient() as client:
         with pytest.raises(ValueError, match="absolute http"):
             OffsetsClient(client, base_url=url, api_key=KEY)
+
+
+def test_idempotency_keys_are_confined_to_their_namespace() -> None:
+    key = upstream_idempotency_key("order-1", '["client:a", null]')
+    assert key == upstream_idempotency_key("order-1", '["client:a", null]')  # every retry: the same key
+    assert key.startswith("gw1-") and len(key) == 68
+    others = {
+        upstream_idempotency_key("order-1", '["client:b", null]'),
+        upstream_idempotency_key("order-1", '["client:a", "sub1"]'),
+        upstream_idempotency_key("order-2", '["client:a", null]'),
+        # The namespace is length-prefixed, so moving characters between it and the key changes the digest.
+        upstream_idempotency_key('1", null]order-1', '["client:a", null]'[:-8]),
+    }
+    assert key not in others and len(others) == 4
+    assert upstream_idempotency_key("order-1", None) == "order-1"  # pass-through: the caller's own account

@@ -93,7 +93,8 @@ def test_serve_runs_a_real_server_on_the_embedded_sandbox() -> None:
     assert health == {"status": "ok"}
     assert query.json()["data"] == {"__typename": "Query"}
     assert process.returncode == 0
-    assert "No real carbon credits are bought" in stderr
+    assert stderr.count("No real carbon credits are bought") == 1  # sandbox mode is said once
+    assert stderr.count("open to any caller") == 1
     assert "ignoring --workers 2" in stderr
 
 
@@ -115,9 +116,10 @@ def test_log_config_prints_the_gateway_and_redacts_every_handler() -> None:
     assert config["loggers"]["gateway"]["level"] == "INFO"
     assert config["loggers"]["strawberry"]["handlers"] == ["default"]
     assert all(
-        handler["filters"] == ["redact_secrets", "request_id", "trace_context"]
-        for handler in config["handlers"].values()
+        handler["filters"] == ["request_id", "trace_context"] for handler in config["handlers"].values()
     )
+    formatters = config["formatters"].values()
+    assert all(formatter["()"] == "gateway.redaction.redacting_formatter" for formatter in formatters)
 
 
 @pytest.mark.parametrize(
@@ -161,3 +163,33 @@ def test_serve_refuses_a_bad_configuration_in_one_line_before_starting(
     assert says in err
     assert "Traceback" not in err
     assert "sk_live_secret" not in err
+
+
+def test_export_schema_to_a_missing_folder_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["export-schema", "--path", str(tmp_path / "missing" / "x")]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"offsets-gateway: cannot write {tmp_path / 'missing' / 'x'}: No such file or directory"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--port", "99999"], "offsets-gateway: --port: must be between 1 and 65535"),
+        (["--port", "0"], "offsets-gateway: --port: must be between 1 and 65535"),
+        (["--workers", "0"], "offsets-gateway: --workers: must be at least 1"),
+    ],
+)
+def test_serve_refuses_ports_out_of_range_and_no_workers(
+    args: list[str], line: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("uvicorn started"))
+    for name in [n for n in os.environ if n.upper().startswith("GATEWAY_")]:
+        monkeypatch.delenv(name)
+    assert cli.main(["serve", *args]) == 2
+    assert capsys.readouterr().err.splitlines() == [line]

@@ -6,6 +6,7 @@ import logging
 from types import SimpleNamespace
 
 import httpx
+import pytest
 import strawberry
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -14,7 +15,7 @@ from starlette.routing import Route
 
 from gateway.cli import log_config
 from gateway.masking import MaskInternalErrors
-from gateway.request_id import RequestIdFilter, RequestIdMiddleware, current_request_id
+from gateway.request_id import RequestIdFilter, RequestIdMiddleware, acceptable, current_request_id
 from tests.servers import serve
 
 
@@ -53,3 +54,16 @@ def test_cli_log_format_shows_the_tag() -> None:
     config = log_config("info")
     assert "%(request_tag)s%(message)s" in config["formatters"]["default"]["fmt"]
     assert all("request_id" in handler["filters"] for handler in config["handlers"].values())
+
+
+@pytest.mark.parametrize(
+    ("given", "authorization"),
+    [
+        ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl", None),  # a JWT
+        ("sk_live_0123456789abcdef", None),  # an offsets API key
+        ("tok_my_opaque_client_token", "Bearer tok_my_opaque_client_token"),  # the caller's own credential
+    ],
+)
+def test_credential_shaped_ids_are_replaced(given: str, authorization: str | None) -> None:
+    assert not acceptable(given, authorization)
+    assert acceptable("checkout-7f3a", authorization)

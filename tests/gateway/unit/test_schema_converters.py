@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 import pytest
 from hypothesis import given
@@ -32,6 +33,7 @@ from gateway.schema.errors import (
     user_errors_from,
 )
 from gateway.schema.impact import HostedImpactPage, ImpactData
+from gateway.schema.money import CurrencyCode, Money
 from gateway.schema.orders import Order, OrderState
 from gateway.schema.pagination import fetch_connection, page_request
 from gateway.schema.subaccounts import Subaccount
@@ -59,7 +61,8 @@ def test_order_from_backend_uses_graphql_names_and_enums() -> None:
     converted = Order.from_backend(models.Order.model_validate(raw))
     assert converted.upstream_id == "o1"
     assert converted.state is OrderState.FULFILLED
-    assert converted.price_usd_cents == 20 and converted.amount_kg == 10.0
+    assert converted.price == Money(amount=Decimal("0.20"), currency_code=CurrencyCode.USD)
+    assert converted.amount_kg == 10.0
     assert converted.subaccount_upstream_id == "s1"
     assert [a.project.upstream_id for a in converted.project_allocations] == ["p1", "p2"]
     assert converted.created_on.year == 2024 and converted.created_on.tzinfo is not None

@@ -107,7 +107,8 @@ async def test_place_order_needs_exactly_one_amount_without_calling_upstream(
     run: Any, upstream: FakeUpstream
 ) -> None:
     result = await run(
-        "mutation { placeOrder(input: {amountKg: 1, totalPriceUsdCents: 2}) { order { id } userErrors"
+        'mutation { placeOrder(input: {amountKg: 1, totalPrice: {amount: "0.02", currencyCode: USD}})'
+        " { order { id } userErrors"
         " { code field message } } }"
     )
     errors = result.data["placeOrder"]["userErrors"]
@@ -115,7 +116,7 @@ async def test_place_order_needs_exactly_one_amount_without_calling_upstream(
         {
             "code": "INVALID_INPUT",
             "field": ["input"],
-            "message": "Give exactly one of `amountKg` and `totalPriceUsdCents`.",
+            "message": "Give exactly one of `amountKg` and `totalPrice`.",
         }
     ]
     assert upstream.requests == []

@@ -1,0 +1,110 @@
+"""The upstream connection pool: an httpx transport over one aiohttp session.
+
+Why not httpx's own transport: httpcore's pool rescans every connection when a request starts and when it
+ends (a few hundred ``is_idle`` calls per request at 32 in flight), so its CPU per request grows with
+concurrency. aiohttp keeps idle connections in a per-host queue and parses responses in C. The backend
+client keeps speaking httpx (requests, responses, timeouts, the error types it maps), and tests keep
+replacing the transport (`httpx.MockTransport`, `httpx.ASGITransport`).
+
+What carries over from httpx's defaults: the CA bundle (`httpx.create_ssl_context`), proxies from the
+environment (``HTTP(S)_PROXY``/``NO_PROXY``), no redirects followed, the body left encoded for httpx to
+decode (so a lying ``Content-Encoding`` is still an `httpx.DecodingError`), and no cookies kept (the session
+is shared by every caller and tenant). Timeouts: ``connect`` bounds opening a connection, ``pool`` plus
+``connect`` the wait for one, ``read`` each wait for response bytes; aiohttp has no write timeout, so a
+request body's upload is bounded by ``read`` only through the response wait. Errors map to httpx's tree:
+a connect failure is `httpx.ConnectError`, a timeout `httpx.ConnectTimeout`/`httpx.ReadTimeout`, a
+connection lost mid-response `httpx.RemoteProtocolError`, a broken body `httpx.ReadError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import aiohttp
+import httpx
+from yarl import URL
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """An httpx transport sending each request over a pooled aiohttp session (created on first use).
+
+    limits: ``max_connections`` caps open connections (aiohttp has no separate keep-alive cap; idle ones
+    close after ``keepalive_expiry`` seconds).
+    """
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        self._limits = limits
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self._limits.max_connections or 0,
+            limit_per_host=0,
+            keepalive_timeout=self._limits.keepalive_expiry or 5.0,
+            ssl=httpx.create_ssl_context(),
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            trust_env=True,
+            auto_decompress=False,
+            skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._session is None:
+            self._session = self._open()
+        timeout = request.extensions.get("timeout", {})
+        with _mapped_errors():
+            async with self._session.request(
+                request.method,
+                URL(str(request.url), encoded=True),
+                headers=request.headers.multi_items(),
+                data=request.content or None,
+                allow_redirects=False,
+                timeout=_timeout(timeout),
+            ) as response:
+                content = await response.read()
+        return httpx.Response(
+            response.status,
+            headers=list(response.raw_headers),
+            stream=httpx.ByteStream(content),
+            request=request,
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode()},
+        )
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def _timeout(timeout: dict[str, Any]) -> aiohttp.ClientTimeout:
+    connect, pool = timeout.get("connect"), timeout.get("pool")
+    waiting = None if connect is None or pool is None else connect + pool
+    return aiohttp.ClientTimeout(
+        total=None, connect=waiting, sock_connect=connect, sock_read=timeout.get("read")
+    )
+
+
+@contextmanager
+def _mapped_errors() -> Iterator[None]:
+    """aiohttp's exceptions as the httpx ones the backend client handles (message only, no chaining)."""
+    try:
+        yield
+    except aiohttp.ConnectionTimeoutError as exc:
+        raise httpx.ConnectTimeout(str(exc) or "timed out opening a connection") from None
+    except TimeoutError as exc:
+        raise httpx.ReadTimeout(str(exc) or "timed out waiting for the response") from None
+    except aiohttp.ClientConnectorError as exc:
+        raise httpx.ConnectError(str(exc)) from None
+    except aiohttp.ServerDisconnectedError as exc:
+        raise httpx.RemoteProtocolError(str(exc) or "server disconnected") from None
+    except aiohttp.ClientPayloadError as exc:
+        raise httpx.ReadError(str(exc)) from None
+    except aiohttp.ClientResponseError as exc:  # a response that does not parse as HTTP
+        raise httpx.RemoteProtocolError(exc.message) from None
+    except aiohttp.ClientError as exc:
+        raise httpx.ReadError(str(exc) or type(exc).__name__) from None

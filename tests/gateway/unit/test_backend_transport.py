@@ -1,0 +1,142 @@
+"""The aiohttp-backed httpx transport against real loopback sockets: what goes out, what comes back, and
+which httpx error each failure becomes (the backend client maps those to its own tree)."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+
+from gateway.app import NoCookieJar
+from gateway.backend.transport import AiohttpTransport
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@asynccontextmanager
+async def raw_server(handler: Handler) -> AsyncIterator[str]:
+    async def closing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await handler(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the client gave up first: fine for these tests
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(closing, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+
+
+async def read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        (
+            int(line.split(b":")[1])
+            for line in head.lower().split(b"\r\n")
+            if line.startswith(b"content-length")
+        ),
+        0,
+    )
+    return head, await reader.readexactly(length)
+
+
+def answer(body: bytes, *headers: str) -> bytes:
+    lines = ["HTTP/1.1 200 OK", f"Content-Length: {len(body)}", *headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def client(**timeouts: float) -> httpx.AsyncClient:
+    transport = AiohttpTransport(httpx.Limits(max_connections=10))
+    # As the app's client: httpx's own jar keeps nothing either, so any cookie sent came from the transport.
+    return httpx.AsyncClient(
+        transport=transport, timeout=httpx.Timeout(5.0, **timeouts), cookies=NoCookieJar()
+    )
+
+
+async def test_requests_go_out_as_built_and_answers_come_back_on_one_kept_alive_connection() -> None:
+    seen: list[tuple[bytes, bytes]] = []
+    connections = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        while not reader.at_eof():
+            try:
+                seen.append(await read_request(reader))
+            except asyncio.IncompleteReadError:
+                break
+            writer.write(answer(b'{"ok": true}', "Set-Cookie: session=tenant-a", "X-Idempotent-Replay: true"))
+            await writer.drain()
+
+    async with raw_server(handler) as url, client() as http:
+        for _ in range(3):
+            response = await http.post(
+                f"{url}/v1/orders/a%2Fb", content=b'{"amount_kg": 5}', headers={"Authorization": "Bearer k"}
+            )
+            assert response.status_code == 200
+            assert response.json() == {"ok": True}
+            assert response.headers["x-idempotent-replay"] == "true"
+    assert connections == 1
+    assert len(seen) == 3
+    head, body = seen[-1]
+    assert head.startswith(b"POST /v1/orders/a%2Fb HTTP/1.1\r\n")  # the encoded id is not re-encoded
+    assert b"\r\nauthorization: bearer k\r\n" in head.lower()
+    assert b"cookie" not in head.lower()  # a cookie from one answer never rides on a later request
+    assert body == b'{"amount_kg": 5}'
+
+
+async def test_a_compressed_body_is_decoded_by_httpx_and_a_lying_one_is_a_decoding_error() -> None:
+    bodies = [gzip.compress(b'{"n": 1}'), b"not gzip at all"]
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(answer(bodies.pop(0), "Content-Encoding: gzip"))
+        await writer.drain()
+
+    async with raw_server(handler) as url, client() as http:
+        assert (await http.get(f"{url}/one")).json() == {"n": 1}
+        with pytest.raises(httpx.DecodingError):
+            await http.get(f"{url}/two")
+
+
+async def test_nothing_listening_is_a_connect_error() -> None:
+    async with raw_server(lambda r, w: asyncio.sleep(0)) as url:
+        pass  # closed: nothing listens on that port any more
+    async with client() as http:
+        with pytest.raises(httpx.ConnectError):
+            await http.get(f"{url}/v1/orders")
+
+
+async def test_an_upstream_that_never_answers_is_a_read_timeout() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        await reader.read()  # until the client gives up and closes the connection
+
+    async with raw_server(handler) as url, client(read=0.2) as http:
+        with pytest.raises(httpx.ReadTimeout):
+            await http.get(f"{url}/slow")
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [b"", b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"partial', b"garbage that is not HTTP\r\n\r\n"],
+    ids=["closed-before-answering", "closed-mid-body", "not-http"],
+)
+async def test_a_broken_answer_is_a_transport_error_not_a_timeout(reply: bytes) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(reply)
+        await writer.drain()
+
+    async with raw_server(handler) as url, client() as http:
+        with pytest.raises(httpx.TransportError) as caught:
+            await http.get(f"{url}/broken")
+    assert not isinstance(caught.value, httpx.TimeoutException)
