@@ -43,7 +43,7 @@ from gateway.subscriptions.setup import configure_transports, feed_running, subs
 from gateway.telemetry import operations
 from gateway.telemetry.access import AccessLogMiddleware
 from gateway.telemetry.logs import configure_logging
-from gateway.telemetry.tracing import Tracing, TracingMiddleware, build_tracing
+from gateway.telemetry.tracing import Tracing, TracingMiddleware, build_tracing, feed_observer
 from gateway.view import GatewayGraphQL
 
 logger = logging.getLogger(__name__)
@@ -266,7 +266,7 @@ def _lifespan(
                     settings,
                     state["client"],
                     redis=app.state.security.redis,
-                    observer=app.state.metrics,
+                    observer=feed_observer(app.state.tracing, app.state.metrics),
                     sandbox_app=sandbox_app,
                 )
             )

@@ -20,7 +20,7 @@ ids, keys, subaccounts, variables or query text.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
     from gateway.config import OtelSettings
+    from gateway.subscriptions.feed import Observer as FeedObserver
 
 #: The gateway's own paths, used as ``http.route``; anything else (e.g. the embedded sandbox's REST paths,
 #: which hold ids) is traced under the method alone.
@@ -113,6 +114,33 @@ def event_span(tracing: Tracing | None, name: str, **attributes: AttributeValue)
         return
     with tracing.span(name, attributes):
         yield
+
+
+class TracedFeedObserver:
+    """The subscription feed's observer (`gateway.subscriptions.feed.Observer`) with a span per event.
+
+    Each order-update event - ``hint`` (a webhook callback arrived), ``published`` (this replica announced
+    a state), ``delivered`` (sent to one subscriber) - becomes a ``subscription <kind>`` span under the
+    current one (the webhook request's, or the subscription's), then goes on to `inner` (the metrics).
+    """
+
+    def __init__(self, tracing: Tracing, inner: FeedObserver | None) -> None:
+        self.tracing, self.inner = tracing, inner
+
+    def subscription_event(self, kind: str) -> None:
+        with event_span(self.tracing, f"subscription {kind}", **{"gateway.subscription.event": kind}):
+            pass
+        if self.inner is not None:
+            self.inner.subscription_event(kind)
+
+    def watch_subscriptions(self, connections: Callable[[], int], subscriptions: Callable[[], int]) -> None:
+        if self.inner is not None:
+            self.inner.watch_subscriptions(connections, subscriptions)
+
+
+def feed_observer(tracing: Tracing | None, metrics: FeedObserver | None) -> FeedObserver | None:
+    """What the subscription feed reports to: the metrics, wrapped in spans when tracing is on."""
+    return metrics if tracing is None else TracedFeedObserver(tracing, metrics)
 
 
 def build_tracing(otel: OtelSettings) -> Tracing | None:

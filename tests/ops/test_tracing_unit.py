@@ -8,7 +8,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from gateway.config import OtelSettings
-from gateway.telemetry.tracing import Tracing, build_tracing, event_span
+from gateway.telemetry.tracing import Tracing, build_tracing, event_span, feed_observer
 
 
 def _tracing() -> tuple[Tracing, InMemorySpanExporter]:
@@ -58,3 +58,36 @@ def test_otel_service_name_wins_over_the_default(monkeypatch: pytest.MonkeyPatch
         assert tracing.provider.resource.attributes["service.name"] == "gw-eu-1"
     finally:
         tracing.shutdown()
+
+
+class _Metrics:
+    def __init__(self) -> None:
+        self.events: list[str] = []
+        self.watched = False
+
+    def subscription_event(self, kind: str) -> None:
+        self.events.append(kind)
+
+    def watch_subscriptions(self, connections, subscriptions) -> None:  # type: ignore[no-untyped-def]
+        self.watched = True
+
+
+def test_subscription_events_become_spans_and_still_reach_the_metrics() -> None:
+    tracing, exporter = _tracing()
+    metrics = _Metrics()
+    observer = feed_observer(tracing, metrics)
+    assert observer is not None
+    with tracing.span("POST"):  # e.g. the webhook request
+        observer.subscription_event("hint")
+    observer.watch_subscriptions(lambda: 0, lambda: 0)
+    hint, request = exporter.get_finished_spans()
+    assert hint.name == "subscription hint" and dict(hint.attributes or {}) == {
+        "gateway.subscription.event": "hint"
+    }
+    assert hint.parent is not None and hint.parent.span_id == request.context.span_id
+    assert metrics.events == ["hint"] and metrics.watched
+
+
+def test_without_tracing_the_feed_reports_to_the_metrics_alone() -> None:
+    metrics = _Metrics()
+    assert feed_observer(None, metrics) is metrics
