@@ -95,7 +95,7 @@ def create_app(
         routes.append(Mount("/sandbox", app=sandbox_app, name="sandbox"))
     # Outermost: every response, the metrics' and the security middleware's own included, carries the id.
     middleware = [
-        Middleware(RequestIdMiddleware),
+        Middleware(RequestIdMiddleware, is_credential=security.authenticator.is_client_token),
         *_tracing_middleware(tracing),
         Middleware(AccessLogMiddleware),
         *_metrics_middleware(metrics),

@@ -1,7 +1,9 @@
 """One access line per HTTP request (logger ``gateway.access``), with the request id and the duration.
 
-Replaces uvicorn's access log (silenced by `gateway.telemetry.logs`), which knows neither. The path is
-logged without its query string: a ``GET /graphql?query=...`` carries variables there.
+Replaces uvicorn's access log (silenced by `gateway.telemetry.logs`), which knows neither. Only the
+gateway's own paths are logged (``/graphql``, ``/healthz``, ``/readyz``, ``/metrics``), without the query
+string (a ``GET /graphql?query=...`` carries variables there); any other path is logged as ``(other)``,
+since a path is caller-chosen text that may hold a credential (a webhook token, a key pasted into a URL).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import logging
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.metrics import KNOWN_PATHS
 
 logger = logging.getLogger("gateway.access")
 
@@ -41,7 +45,7 @@ class AccessLogMiddleware:
 def _log(scope: Scope, status: int, seconds: float) -> None:
     client = scope.get("client")
     address = f"{client[0]}:{client[1]}" if client else "-"
-    method, path = scope["method"], scope.get("root_path", "") + scope["path"]
+    method, path = scope["method"], scope["path"] if scope["path"] in KNOWN_PATHS else "(other)"
     fields = {
         "client_addr": address,
         "method": method,

@@ -7,8 +7,8 @@ The cost is only known once every extension has reported (`gateway.security.guar
 cost after execution), so the view calls `finish_operation` with the final result: it puts the cost on the
 span, ends it, and writes the operation's line (logger ``gateway.operations``): type, name, outcome,
 duration, requested and actual cost, upstream attempts, error codes and the caller's client name
-(``apollographql-client-name``/``-version``, as Apollo clients send them). Operations over WebSocket have
-no such result; they are finished when they end, without a cost.
+(``apollographql-client-name``/``-version``, as Apollo clients send them). Subscriptions (SSE, WebSocket)
+have no such final result; they are finished when their operation ends, without a cost.
 """
 
 from __future__ import annotations
@@ -106,8 +106,14 @@ class OperationTelemetry(SchemaExtension):
     def _keep(self, record: OperationRecord) -> None:
         request = getattr(self.execution_context.context, "request", None)
         state = getattr(request, "state", None)
-        if request is None or state is None or getattr(request, "scope", {}).get("type") != "http":
-            _finish(record, None)  # WebSocket or no request: nothing will call finish_operation
+        streamed = record.observed.operation_type == "subscription"  # SSE/WebSocket: no final result
+        if (
+            streamed
+            or request is None
+            or state is None
+            or getattr(request, "scope", {}).get("type") != "http"
+        ):
+            _finish(record, None)  # nothing will call finish_operation
             return
         pending: list[OperationRecord] = getattr(state, STATE_KEY, None) or []
         pending.append(record)

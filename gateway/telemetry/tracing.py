@@ -28,6 +28,10 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+# The gateway's own paths are the ``http.route``; anything else (the embedded sandbox's REST paths hold ids,
+# a webhook path a token) is traced under the method alone.
+from gateway.metrics import KNOWN_PATHS
+
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -35,9 +39,6 @@ if TYPE_CHECKING:
     from gateway.config import OtelSettings
     from gateway.subscriptions.feed import Observer as FeedObserver
 
-#: The gateway's own paths, used as ``http.route``; anything else (e.g. the embedded sandbox's REST paths,
-#: which hold ids) is traced under the method alone.
-KNOWN_ROUTES = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
 SERVICE_NAME = "offsets-gateway"
 _SCOPE = "gateway"
 AttributeValue = str | bool | int | float | list[str]
@@ -184,12 +185,12 @@ class TracingMiddleware:
 
 def _span_name(scope: Scope) -> str:
     path = scope["path"]
-    return f"{scope['method']} {path}" if path in KNOWN_ROUTES else str(scope["method"])
+    return f"{scope['method']} {path}" if path in KNOWN_PATHS else str(scope["method"])
 
 
 def _request_attributes(scope: Scope) -> dict[str, AttributeValue]:
     attributes: dict[str, AttributeValue] = {"http.request.method": scope["method"]}
-    if scope["path"] in KNOWN_ROUTES:
+    if scope["path"] in KNOWN_PATHS:
         attributes["http.route"] = scope["path"]
     return attributes
 
