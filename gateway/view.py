@@ -20,7 +20,7 @@ What strawberry 0.341 leaves to us, and this module adds:
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, TypeGuard
 
@@ -33,6 +33,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.streaming import HTTPStreamTransport
 from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
@@ -47,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
+EVENT_STREAM = "text/event-stream"
 
 _HTTP_ERROR_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
@@ -65,6 +67,22 @@ def accepted_media_type(accept: str | None) -> str:
     if preferred > 0 and preferred >= weights.get(JSON, 0.0):
         return GRAPHQL_RESPONSE_JSON
     return JSON
+
+
+def prefers_event_stream(accept: str | None) -> bool:
+    """True when ``Accept`` asks for GraphQL over SSE ahead of every JSON answer.
+
+    Clients such as urql list ``text/event-stream`` after the JSON types on every query (they can read
+    either); such a query is answered with JSON. SSE is chosen when ``text/event-stream`` has a higher
+    quality than any JSON type, or the same quality and comes first - as graphql-sse and urql's
+    subscriptions ask.
+    """
+    ranked = [
+        (-quality, position, media)
+        for position, (media, quality) in enumerate(_media_weights(accept or "").items())
+        if quality > 0 and media in (EVENT_STREAM, JSON, GRAPHQL_RESPONSE_JSON, "application/graphql+json")
+    ]
+    return bool(ranked) and min(ranked)[2] == EVENT_STREAM
 
 
 def _media_weights(accept: str) -> dict[str, float]:
@@ -149,6 +167,13 @@ class GatewayGraphQL(GraphQL[Any, None]):
         self._on_result = on_result
         self._graphiql_html = graphiql_html or ""
         self._max_batch_size = max_batch_size
+
+    def _get_stream_transport_from_headers(self, headers: Mapping[str, str]) -> HTTPStreamTransport | None:
+        # Strawberry streams whenever Accept merely names text/event-stream; negotiate instead.
+        accept = next((value for key, value in headers.items() if key.lower() == "accept"), None)
+        if not prefers_event_stream(accept):
+            return None
+        return super()._get_stream_transport_from_headers(headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

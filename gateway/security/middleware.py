@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.auth.authenticate import bearer_token
 from gateway.security.responses import send_error
+from gateway.view import prefers_event_stream
 
 logger = logging.getLogger(__name__)
 
@@ -171,4 +172,4 @@ class RequestTimeoutMiddleware:
 
 def _is_event_stream(scope: Scope) -> bool:
     """A GraphQL-over-SSE subscription: it streams for as long as the subscriber listens."""
-    return "text/event-stream" in Headers(scope=scope).get("accept", "").lower()
+    return prefers_event_stream(Headers(scope=scope).get("accept"))

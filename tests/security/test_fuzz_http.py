@@ -69,6 +69,11 @@ def _check(response: httpx.Response) -> None:
 SCALARS = {
     "DateTime": st.datetimes().map(lambda value: graphql.StringValueNode(value=value.isoformat())),
     "Upload": st.just(graphql.NullValueNode()),
+    # Money amounts: plain decimals of any size and precision, and text that only looks like one.
+    "Decimal": st.one_of(
+        st.decimals(allow_nan=False, allow_infinity=False).map(lambda value: format(value, "f")),
+        st.text(alphabet="0123456789.-+eE", max_size=40),
+    ).map(lambda text: graphql.StringValueNode(value=text)),
 }
 
 
