@@ -24,7 +24,7 @@ from tests.servers import serve
 pytestmark = pytest.mark.e2e
 
 ORDER = (
-    "query Order($id: ID!) { order(id: $id) { upstreamId orderNumber createdOn amountKg priceUsdCents"
+    "query Order($id: ID!) { order(id: $id) { upstreamId orderNumber createdOn amountKg price { amount }"
     " state subaccountUpstreamId certificatePublicUrl } }"
 )
 DASHBOARD = (
