@@ -54,7 +54,7 @@ DecimalScalar = strawberry.scalar(
     description=(
         "A decimal number of any size, with every digit kept, sent as a string in plain notation "
         '("31.90", "0.016"), so neither a 32-bit limit nor float rounding ever applies. Accepted as such a '
-        "string or as a JSON number."
+        "string (at most 100 characters) or as a JSON number."
     ),
     serialize=serialize_decimal,
     parse_value=parse_decimal,
