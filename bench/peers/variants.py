@@ -205,7 +205,7 @@ def gateway(name: str, url: str, order_id: str, first: int) -> tuple[Variant, Ca
 
     def check(http: httpx.Client) -> Any:
         o = _post(http, f"{url}/graphql", GATEWAY_ORDER, {"id": order_id})["order"]
-        o["priceUsdCents"] = int(Decimal(o["price"]["amount"]) * 100)  # the gateway's Money is in dollars
+        o["priceUsdCents"] = int(Decimal(o["price"]["amount"]) * 100)  # Money in US dollars
         fields = ["upstreamId", "orderNumber", "createdOn", "amountKg", "priceUsdCents", "state"]
         fields += ["subaccountUpstreamId", "certificatePublicUrl"]
         edges = _post(http, f"{url}/graphql", GATEWAY_DASHBOARD, {"first": first})["orders"]["edges"]
