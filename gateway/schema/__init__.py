@@ -64,11 +64,14 @@ class GatewaySchema(strawberry.Schema):
         super().process_errors([error for error in errors if should_mask(error)], execution_context)
 
 
-def build_schema(extensions: Sequence[ExtensionSpec] = ()) -> strawberry.Schema:
+def build_schema(
+    extensions: Sequence[ExtensionSpec] = (), *, schema_class: type[GatewaySchema] = GatewaySchema
+) -> strawberry.Schema:
     """Build the gateway's schema.
 
     extensions: strawberry schema extensions. Backend failures become coded GraphQL errors during
     execution (`UpstreamErrorsExecutionContext`), before any masking extension sees them.
+    schema_class: `gateway.federation.SubgraphSchema` for the federation subgraph.
     """
     query = merge_types("Query", QUERY_PARTS)
     get_object_definition(
@@ -79,7 +82,7 @@ def build_schema(extensions: Sequence[ExtensionSpec] = ()) -> strawberry.Schema:
         "What can be changed: orders, subaccounts, checkout sessions and product offset records. Each "
         "takes one `input` and answers a payload with `userErrors`."
     )
-    return GatewaySchema(
+    return schema_class(
         query=query,
         mutation=mutation,
         subscription=OrderSubscriptions,

@@ -14,6 +14,7 @@ import strawberry
 from gateway.backend import models
 from gateway.context import GatewayInfo
 from gateway.schema.arguments import id_argument
+from gateway.schema.lookahead import MaybeAwaitable
 from gateway.schema.money import Money
 from gateway.schema.node import Node, upstream_id_field, upstream_id_of
 from gateway.schema.scalars import DateTime
@@ -111,11 +112,26 @@ class Project(Node):
     )
     news_articles: list[NewsArticle] = strawberry.field(description="News articles about the project.")
     _details: strawberry.Private[models.ProjectDetails | None]
+    # Converted once per object: a page of orders shares one `Project` per upstream id across its
+    # allocations (see `orders.ProjectMemo`), so 200 allocations ask 4 objects for their issuances.
+    _issuances: strawberry.Private[list[CreditIssuance] | None] = None
 
-    @strawberry.field(description="Credit issuances by vintage (one upstream call per distinct project).")
-    async def credit_issuances(self, info: GatewayInfo) -> list[CreditIssuance]:
-        details = self._details or await info.context.loaders.projects.load(self.upstream_id)
-        return [CreditIssuance.from_backend(issuance) for issuance in details.credit_issuances]
+    @strawberry.field(
+        description="Credit issuances by vintage (one upstream call per distinct project).",
+        graphql_type=list[CreditIssuance],
+    )
+    def credit_issuances(self, info: GatewayInfo) -> MaybeAwaitable[list[CreditIssuance]]:
+        # Synchronous when the details are in hand (a page of orders prefetches them): no task per field.
+        if self._issuances is not None:
+            return self._issuances
+        details = self._details or info.context.loaders.projects.peek(self.upstream_id)
+        if details is not None:
+            self._issuances = _issuances(details)
+            return self._issuances
+        return self._load_issuances(info)
+
+    async def _load_issuances(self, info: GatewayInfo) -> list[CreditIssuance]:
+        return _issuances(await info.context.loaders.projects.load(self.upstream_id))
 
     @classmethod
     def from_backend(cls, project: models.Project) -> Project:
@@ -130,6 +146,10 @@ class Project(Node):
             news_articles=[NewsArticle(**a.model_dump()) for a in project.news_articles or ()],
             _details=details,
         )
+
+
+def _issuances(details: models.ProjectDetails) -> list[CreditIssuance]:
+    return [CreditIssuance.from_backend(issuance) for issuance in details.credit_issuances]
 
 
 _PLAIN_PROJECT_FIELDS = (

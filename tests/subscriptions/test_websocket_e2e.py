@@ -205,3 +205,13 @@ def _global_sub(upstream_id: str) -> str:
 
 def _upstream() -> dict[str, str]:
     return {"authorization": f"Bearer {UPSTREAM_KEY}"}
+
+
+async def test_a_subscription_over_plain_http_is_refused_with_a_clear_code(subs: SubsSetup) -> None:
+    gateway = subs.start()
+    async with httpx.AsyncClient(base_url=gateway.url) as http:
+        body = {"query": "subscription { orderUpdates { order { id } } }"}
+        headers = {**bearer(subs, "reader"), "accept": "application/graphql-response+json"}
+        response = await http.post("/graphql", json=body, headers=headers)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
