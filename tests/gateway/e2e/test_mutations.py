@@ -78,6 +78,7 @@ def test_an_order_of_three_billion_cents_resolves(gateway: GatewayServer) -> Non
     [
         ({"amount": "31.905", "currencyCode": "USD"}, ["input", "totalPrice", "amount"]),
         ({"amount": 10, "currencyCode": "EUR"}, ["input", "totalPrice", "currencyCode"]),
+        ({"amount": "1" + "0" * 30, "currencyCode": "USD"}, ["input", "totalPrice", "amount"]),
     ],
 )
 def test_a_budget_must_be_whole_us_cents(
