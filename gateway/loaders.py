@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
@@ -53,6 +54,8 @@ OrderKey = tuple[str, str | None]
 """(order id, subaccount id or None): the subaccount header changes what GET /orders/{id} may return."""
 
 OptionsFactory = Callable[..., "CallOptions"]
+#: Wraps one batch of (loader name, size) in a trace span (`gateway.telemetry.tracing`), when tracing is on.
+TraceBatch = Callable[[str, int], AbstractContextManager[None]]
 
 
 class CatalogueCache:
@@ -103,7 +106,7 @@ class Loader(Generic[K, V]):
 
     `fetch_one` fetches one key; `semaphore` bounds how many fetches of the request run at once;
     `cache`/`cache_kind`/`partition` optionally back the loader with the cross-request catalogue cache;
-    `on_batch` hears the size of every batch (metrics).
+    `on_batch` hears the size of every batch (metrics); `trace_batch` wraps each batch in a span.
     """
 
     def __init__(
@@ -117,15 +120,19 @@ class Loader(Generic[K, V]):
         partition: str = "",
         on_fetched: Callable[[V], None] | None = None,
         on_batch: Callable[[int], None] | None = None,
+        trace_batch: Callable[[int], AbstractContextManager[None]] | None = None,
     ) -> None:
         self._fetch_one = fetch_one
         self._on_batch = on_batch
+        self._trace_batch = trace_batch
         self._on_fetched = on_fetched
         self._semaphore = semaphore
         self._cache = cache
         self._kind = cache_kind
         self._partition = partition
-        self._loader = DataLoader(self._batch, loop=loop)
+        # The loader's memo, held here too so `peek` can look at a key's future without awaiting it.
+        self._futures: dict[Any, asyncio.Future[Any]] = {}
+        self._loader = DataLoader(self._batch, loop=loop, cache_map=self._futures)
 
     async def load(self, key: K) -> V:
         """The object for `key`; raises the exception its fetch raised."""
@@ -135,6 +142,19 @@ class Loader(Generic[K, V]):
     async def load_many(self, keys: Sequence[K]) -> list[V]:
         """The objects for `keys`, in order (one batch; raises the first per-key exception)."""
         return list(await asyncio.gather(*(self.load(key) for key in keys)))
+
+    def prefetch(self, keys: Iterable[K]) -> asyncio.Future[list[V | BaseException]]:
+        """Load `keys` as one batch; the future settles when every one has (failures are not raised here,
+        `peek` raises them to the field that asks). It wraps the loader's own futures: no task per key."""
+        return asyncio.gather(*(self._loader.load(key) for key in keys), return_exceptions=True)
+
+    def peek(self, key: K) -> V | None:
+        """The object for `key` if this request already has it (raising the error its fetch raised), else
+        None: a resolver with the data in hand answers synchronously instead of awaiting."""
+        future = self._futures.get(key)
+        if future is None or not future.done():
+            return None
+        return cast("V", future.result())
 
     def prime(self, key: K, value: V) -> None:
         """Remember `value` for `key` (replacing any earlier value), here and in the catalogue cache."""
@@ -149,6 +169,14 @@ class Loader(Generic[K, V]):
     async def _batch(self, keys: list[K]) -> list[V | Exception]:
         if self._on_batch is not None:
             self._on_batch(len(keys))
+        if self._trace_batch is None:
+            return await self._fetch_all(keys)
+        with self._trace_batch(len(keys)):
+            return await self._fetch_all(keys)
+
+    async def _fetch_all(self, keys: list[K]) -> list[V | Exception]:
+        if len(keys) == 1:  # one key (e.g. `order(id)`): no task to run it beside nothing
+            return [await self._fetch_guarded(keys[0])]
         return list(await asyncio.gather(*(self._fetch_guarded(key) for key in keys)))
 
     async def _fetch_guarded(self, key: K) -> V | Exception:
@@ -284,12 +312,13 @@ def build_loaders(
     catalogue_cache: CatalogueCache | None = None,
     cache_partition: str = "",
     on_batch: Callable[[str, int], None] | None = None,
+    trace_batch: TraceBatch | None = None,
 ) -> Loaders:
     """Build one request's loaders over `client`, with options from `call_options` (the context's).
 
     All loaders share one semaphore of `max_concurrency` permits; catalogue loaders (those given a cache
     kind) also read and fill `catalogue_cache` under `cache_partition`. `on_batch(loader name, size)` hears
-    every batch.
+    every batch; `trace_batch(loader name, size)` wraps each in a trace span.
     """
     fetch = _Fetch(client, call_options)
     semaphore = asyncio.Semaphore(max(1, max_concurrency))
@@ -310,6 +339,7 @@ def build_loaders(
             partition=cache_partition,
             on_fetched=on_fetched,
             on_batch=(lambda size: on_batch(name, size)) if on_batch else None,
+            trace_batch=(lambda size: trace_batch(name, size)) if trace_batch else None,
         )
 
     def prime_categories(portfolio: PortfolioDetails) -> None:

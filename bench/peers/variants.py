@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -28,7 +29,7 @@ from load import Iteration, get_request, post_request
 AUTHORIZATION = {"Authorization": "Bearer bench-key"}
 
 GATEWAY_ORDER = (
-    "query Order($id: ID!) { order(id: $id) { upstreamId orderNumber createdOn amountKg priceUsdCents"
+    "query Order($id: ID!) { order(id: $id) { upstreamId orderNumber createdOn amountKg price { amount }"
     " state subaccountUpstreamId certificatePublicUrl } }"
 )
 GATEWAY_DASHBOARD = (
@@ -204,6 +205,7 @@ def gateway(name: str, url: str, order_id: str, first: int) -> tuple[Variant, Ca
 
     def check(http: httpx.Client) -> Any:
         o = _post(http, f"{url}/graphql", GATEWAY_ORDER, {"id": order_id})["order"]
+        o["priceUsdCents"] = int(Decimal(o["price"]["amount"]) * 100)  # Money in US dollars
         fields = ["upstreamId", "orderNumber", "createdOn", "amountKg", "priceUsdCents", "state"]
         fields += ["subaccountUpstreamId", "certificatePublicUrl"]
         edges = _post(http, f"{url}/graphql", GATEWAY_DASHBOARD, {"first": first})["orders"]["edges"]

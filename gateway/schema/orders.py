@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import strawberry
 
 from gateway.backend import models
 from gateway.backend.client import CallOptions, Result
 from gateway.context import GatewayInfo
+from gateway.schema.arguments import After, Before, First, Last, SubaccountIdArg, id_argument, input_argument
 from gateway.schema.catalogue import Project
 from gateway.schema.errors import GatewayInputError
+from gateway.schema.lookahead import MaybeAwaitable, selects
 from gateway.schema.money import Money, MoneyInput
-from gateway.schema.node import Node, optional_upstream_id, upstream_id_of
+from gateway.schema.node import Node, optional_upstream_id, upstream_id_field, upstream_id_of
 from gateway.schema.pagination import PAGING_HELP, Connection, fetch_connection, page_request
 from gateway.schema.payloads import KeyedOutcome, MutationPayload, attempt_keyed
 from gateway.schema.scalars import DateTime
@@ -34,15 +37,19 @@ ORDER_INPUT_RENAMES = {
 
 @strawberry.enum(description="Lifecycle of an order.")
 class OrderState(enum.Enum):
-    PLACED = "placed"
-    FULFILLED = "fulfilled"
-    CANCELLED = "cancelled"
+    PLACED = strawberry.enum_value("placed", description="Waiting to be matched to credits.")
+    FULFILLED = strawberry.enum_value("fulfilled", description="Matched to credits, which are retired.")
+    CANCELLED = strawberry.enum_value(
+        "cancelled", description="Cancelled; a fulfilled order's price is credited."
+    )
 
 
 @strawberry.type(description="A registry retirement backing part of an order.")
 class Retirement:
-    serial_number_range: str | None
-    url: str | None
+    serial_number_range: str | None = strawberry.field(
+        description="Serial numbers of the retired credits at the registry."
+    )
+    url: str | None = strawberry.field(description="The retirement's page at the registry.")
 
 
 # Converted nested projects by upstream id, for one page of orders: a page repeats a few projects across
@@ -62,9 +69,9 @@ def _project(project: models.Project, memo: ProjectMemo | None) -> Project:
 
 @strawberry.type(description="The part of a fulfilled order that one project supplied.")
 class ProjectAllocation:
-    amount_kg: float
-    project: Project
-    retirements: list[Retirement]
+    amount_kg: float = strawberry.field(description="Credits this project supplied, in kg CO2e.")
+    project: Project = strawberry.field(description="The project.")
+    retirements: list[Retirement] = strawberry.field(description="Registry retirements of these credits.")
 
     @classmethod
     def from_backend(
@@ -84,16 +91,21 @@ class ProjectAllocation:
 
 @strawberry.type(description="An order of carbon credits.")
 class Order(Node):
+    upstream_id: str = upstream_id_field()
     order_number: str = strawberry.field(description="The number printed on the certificate.")
-    created_on: DateTime
-    amount_kg: float
+    created_on: DateTime = strawberry.field(description="When the order was placed.")
+    amount_kg: float = strawberry.field(description="Credits bought, in kg CO2e.")
     price: Money = strawberry.field(description="What the order cost (US dollars).")
-    state: OrderState
+    state: OrderState = strawberry.field(description="Where the order is in its lifecycle.")
     description: str | None = strawberry.field(description="Public text printed on the certificate.")
     metadata: str | None = strawberry.field(description="Private data of the buyer, never printed.")
     callback_url: str | None = strawberry.field(description="Where state changes are POSTed.")
-    certificate_public_url: str | None
-    certificate_download_public_url: str | None
+    certificate_public_url: str | None = strawberry.field(
+        description="Public certificate page; null when cancelled."
+    )
+    certificate_download_public_url: str | None = strawberry.field(
+        description="Certificate PDF; null when cancelled."
+    )
     project_allocations: list[ProjectAllocation] = strawberry.field(
         description="Which projects fulfilled the order (empty until it is fulfilled)."
     )
@@ -104,15 +116,20 @@ class Order(Node):
         description="Upstream id of the checkout session the order came from."
     )
 
-    @strawberry.field(description="The subaccount the order belongs to.")
-    async def subaccount(
-        self, info: GatewayInfo
-    ) -> Annotated[Subaccount, strawberry.lazy("gateway.schema.subaccounts")] | None:
-        from gateway.schema.subaccounts import load_subaccount
+    @strawberry.field(
+        description="The subaccount the order belongs to.",
+        graphql_type=Annotated["Subaccount", strawberry.lazy("gateway.schema.subaccounts")] | None,
+    )
+    def subaccount(self, info: GatewayInfo) -> MaybeAwaitable[Subaccount | None]:
+        # Synchronous when the subaccount is in hand (a page of orders prefetches them): no task per order.
+        from gateway.schema.subaccounts import Subaccount, load_subaccount
 
         if self.subaccount_upstream_id is None:
             return None
-        return await load_subaccount(info, self.subaccount_upstream_id)
+        in_hand = info.context.loaders.subaccounts.peek(self.subaccount_upstream_id)
+        if in_hand is not None:
+            return Subaccount.from_backend(in_hand)
+        return load_subaccount(info, self.subaccount_upstream_id)
 
     @strawberry.field(description="The checkout session the order came from.")
     async def checkout_session(
@@ -178,16 +195,48 @@ async def list_orders(
         return orders
 
     projects: ProjectMemo = {}
-    return await fetch_connection(
-        request, fetch, lambda order: order.id, lambda order: Order.from_backend(order, projects)
-    )
+    fetched: list[models.Order] = []
+
+    def convert(order: models.Order) -> Order:
+        fetched.append(order)
+        return Order.from_backend(order, projects)
+
+    connection = await fetch_connection(request, fetch, lambda order: order.id, convert)
+    await prefetch_links(info, fetched)
+    return connection
+
+
+# Where a page of orders selects its links, as paths under the connection field.
+_SUBACCOUNT_PATHS = (("edges", "node", "subaccount"), ("nodes", "subaccount"))
+_ISSUANCE_PATHS = tuple(
+    (*page, "projectAllocations", "project", "creditIssuances") for page in (("edges", "node"), ("nodes",))
+)
+
+
+async def prefetch_links(info: GatewayInfo, orders: list[models.Order]) -> None:
+    """Fetch the subaccounts and project details a page of orders links to, when the operation selects
+    them, as the loaders would have (same batches, same upstream calls) but in one wave before the page is
+    returned: `subaccount` and `creditIssuances` then resolve synchronously instead of one task each."""
+    loaders = info.context.loaders
+    waves: list[asyncio.Future[Any]] = []
+    if any(selects(info, path) for path in _SUBACCOUNT_PATHS):
+        ids = dict.fromkeys(o.subaccount_id for o in orders if o.subaccount_id is not None)
+        waves.append(loaders.subaccounts.prefetch(ids))
+    if any(selects(info, path) for path in _ISSUANCE_PATHS):
+        ids = dict.fromkeys(a.project.id for o in orders for a in o.project_allocations)
+        waves.append(loaders.projects.prefetch(ids))
+    if waves:
+        await asyncio.gather(*waves)
 
 
 @strawberry.type
 class OrderQueries:
     @strawberry.field(description="An order by id (global or upstream), optionally as seen by a subaccount.")
     async def order(
-        self, info: GatewayInfo, id: strawberry.ID, subaccount_id: strawberry.ID | None = None
+        self,
+        info: GatewayInfo,
+        id: Annotated[strawberry.ID, id_argument("order")],
+        subaccount_id: SubaccountIdArg = None,
     ) -> Order | None:
         key = (upstream_id_of(id, "Order"), optional_upstream_id(subaccount_id, "Subaccount"))
         return Order.from_backend(await info.context.loaders.orders.load(key))
@@ -196,11 +245,11 @@ class OrderQueries:
     async def orders(
         self,
         info: GatewayInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        subaccount_id: strawberry.ID | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        subaccount_id: SubaccountIdArg = None,
     ) -> Connection[Order] | None:
         subaccount = optional_upstream_id(subaccount_id, "Subaccount")
         return await list_orders(info, subaccount, first, after, last, before)
@@ -222,8 +271,13 @@ class PlaceOrderInput:
     )
     metadata: str | None = strawberry.field(default=None, description="Private data returned with the order.")
     callback_url: str | None = strawberry.field(default=None, description="URL POSTed on state changes.")
-    portfolio_id: strawberry.ID | None = None
-    subaccount_id: strawberry.ID | None = None
+    portfolio_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Portfolio to buy from (global or upstream id; default: the subaccount's or account's).",
+    )
+    subaccount_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Subaccount that buys (global or upstream id; default: the main account)."
+    )
     idempotency_key: str | None = strawberry.field(
         default=None,
         description="Retrying with the same key never buys twice (<= 512 chars). The gateway makes one if "
@@ -233,25 +287,39 @@ class PlaceOrderInput:
 
 @strawberry.input(description="Buy the credits of a car ride (deprecated upstream).")
 class PlaceRideOrderInput:
-    distance_km: float
-    description: str | None = None
-    metadata: str | None = None
-    callback_url: str | None = None
-    portfolio_id: strawberry.ID | None = None
-    subaccount_id: strawberry.ID | None = None
-    idempotency_key: str | None = None
+    distance_km: float = strawberry.field(description="Distance of the ride, in km.")
+    description: str | None = strawberry.field(
+        default=None, description="Printed on the certificate (<= 512)."
+    )
+    metadata: str | None = strawberry.field(default=None, description="Private data returned with the order.")
+    callback_url: str | None = strawberry.field(default=None, description="URL POSTed on state changes.")
+    portfolio_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Portfolio to buy from (global or upstream id)."
+    )
+    subaccount_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Subaccount that buys (global or upstream id)."
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Retrying with the same key never buys twice; the gateway makes one if absent.",
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Cancel an order.")
 class CancelOrderInput:
-    id: strawberry.ID
-    subaccount_id: strawberry.ID | None = None
-    idempotency_key: str | None = None
+    id: strawberry.ID = strawberry.field(description="The order (global or upstream id).")
+    subaccount_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The subaccount the order belongs to (global or upstream id)."
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Retrying with the same key never cancels twice; the gateway makes one if absent.",
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of an order mutation.")
 class OrderPayload(MutationPayload):
-    order: Order | None
+    order: Order | None = strawberry.field(description="The order; null when the mutation failed.")
     idempotency_key: str = strawberry.field(
         description="The idempotency key of this call (yours, or one the gateway made); retry with it."
     )
@@ -261,17 +329,17 @@ class OrderPayload(MutationPayload):
         return cls(order=outcome.converted(Order.from_backend), **outcome.payload_fields())
 
 
-@strawberry.type
+@strawberry.type(description="The result of `placeOrder`.")
 class PlaceOrderPayload(OrderPayload):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="The result of `placeRideOrder`.")
 class PlaceRideOrderPayload(OrderPayload):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="The result of `cancelOrder`.")
 class CancelOrderPayload(OrderPayload):
     pass
 
@@ -322,7 +390,9 @@ async def _run_order_call(
 @strawberry.type
 class OrderMutations:
     @strawberry.mutation(description="Place an order for carbon credits (idempotent with `idempotencyKey`).")
-    async def place_order(self, info: GatewayInfo, input: PlaceOrderInput) -> PlaceOrderPayload:
+    async def place_order(
+        self, info: GatewayInfo, input: Annotated[PlaceOrderInput, input_argument("What to buy.")]
+    ) -> PlaceOrderPayload:
         client = info.context.client
 
         async def call(opts: CallOptions) -> Result[models.Order]:
@@ -337,7 +407,9 @@ class OrderMutations:
         description="Place an order for the emissions of a car ride.",
         deprecation_reason="Deprecated upstream: quote `groundTransport`, then `placeOrder` its amountKg.",
     )
-    async def place_ride_order(self, info: GatewayInfo, input: PlaceRideOrderInput) -> PlaceRideOrderPayload:
+    async def place_ride_order(
+        self, info: GatewayInfo, input: Annotated[PlaceRideOrderInput, input_argument("The ride.")]
+    ) -> PlaceRideOrderPayload:
         client = info.context.client
 
         async def call(opts: CallOptions) -> Result[models.Order]:
@@ -351,7 +423,9 @@ class OrderMutations:
         return PlaceRideOrderPayload.from_outcome(outcome)
 
     @strawberry.mutation(description="Cancel an order (fulfilled ones too: the price is credited).")
-    async def cancel_order(self, info: GatewayInfo, input: CancelOrderInput) -> CancelOrderPayload:
+    async def cancel_order(
+        self, info: GatewayInfo, input: Annotated[CancelOrderInput, input_argument("The order to cancel.")]
+    ) -> CancelOrderPayload:
         client = info.context.client
 
         async def call(opts: CallOptions) -> Result[models.Order]:
