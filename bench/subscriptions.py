@@ -10,6 +10,7 @@ the subscriptions were opened (the difference per subscription). Run on demand, 
 
     python bench/subscriptions.py                       # 100 connections x 10 = 1,000 subscriptions
     python bench/subscriptions.py --orders 50
+    python bench/subscriptions.py --profile /tmp/subs.prof   # the gateway under cProfile
 
 The client is Python (`websockets`, orjson) in this process; its CPU is printed too. When it is near one
 core, the client, not the gateway, bounds `deliveries/s`; `deliveries/gw-CPU-s` is then the better figure.
@@ -99,7 +100,7 @@ async def run(args: argparse.Namespace) -> None:
         "GATEWAY_LOG_LEVEL": "warning",
     }
     subscriptions = args.connections * args.per_connection
-    with uvicorn_server("gateway.app:create_app", env, "/healthz") as gateway:
+    with uvicorn_server("gateway.app:create_app", env, "/healthz", args.profile) as gateway:
         ws_url = gateway.url.replace("http://", "ws://") + "/graphql"
         async with httpx.AsyncClient(base_url=gateway.url, timeout=60) as http:
             await http.post("/graphql", json={"query": "{ portfolios { id } }"})  # warm up
@@ -159,6 +160,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=100)
     parser.add_argument("--per-connection", type=int, default=10)
     parser.add_argument("--orders", type=int, default=20, help="orders placed, then cancelled")
+    parser.add_argument("--profile", type=Path, help="run the gateway under cProfile, stats to this file")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import gc
 import logging
 import urllib.request
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, contextmanager
 from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
+import strawberry
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from starlette.applications import Starlette
@@ -22,7 +23,7 @@ from strawberry.extensions import DisableIntrospection, ParserCache, SchemaExten
 
 from gateway.admission import AdmissionMiddleware
 from gateway.auth.middleware import PRINCIPAL_KEY
-from gateway.backend import OffsetsClient, RetryPolicy
+from gateway.backend import OffsetsClient, RequestEvent, RetryPolicy
 from gateway.backend.transport import AiohttpTransport
 from gateway.config import EMBEDDED_SANDBOX_KEY, Settings
 from gateway.context import GatewayContext, build_context
@@ -30,15 +31,24 @@ from gateway.graphiql import assets_vendored, render_page, static_mount
 from gateway.health import health_routes
 from gateway.loaders import CatalogueCache
 from gateway.masking import MaskInternalErrors
-from gateway.metrics import GatewayMetrics, HttpMetricsMiddleware, extension_factory, metrics_route
+from gateway.metrics import GatewayMetrics, HttpMetricsMiddleware, metrics_route
 from gateway.operation_selection import OperationSelection
 from gateway.preflight import settings_for_app
 from gateway.products.setup import build_product_client
 from gateway.reload import reload_on_sighup
 from gateway.request_id import RequestIdMiddleware
-from gateway.schema import build_schema
+from gateway.schema import ExtensionSpec, build_schema
 from gateway.security.wiring import Security, build_security
-from gateway.subscriptions.setup import configure_transports, feed_running, subscription_routes
+from gateway.subscriptions.setup import (
+    configure_transports,
+    feed_running,
+    subscription_extensions,
+    subscription_routes,
+)
+from gateway.telemetry import operations
+from gateway.telemetry.access import AccessLogMiddleware
+from gateway.telemetry.logs import configure_logging
+from gateway.telemetry.tracing import Tracing, TracingMiddleware, build_tracing, feed_observer
 from gateway.view import GatewayGraphQL
 
 logger = logging.getLogger(__name__)
@@ -65,20 +75,34 @@ def create_app(
 
     With the embedded sandbox, its app is ``app.state.sandbox_app`` and its REST API is also mounted at
     ``/sandbox`` (e.g. ``/sandbox/v1/portfolios``). With metrics on, ``app.state.metrics`` is the app's
-    `GatewayMetrics` (its own registry) served at ``/metrics``.
+    `GatewayMetrics` (its own registry) served at ``/metrics``. With an ``OTEL_*`` endpoint,
+    ``app.state.tracing`` is its `Tracing` (`gateway.telemetry.tracing`), else None.
+
+    Called without settings - as the process's factory, ``uvicorn --factory gateway.app:create_app`` -
+    it also sets up the process's logging (`gateway.telemetry.logs`), as ``offsets-gateway serve`` does.
     """
+    is_factory = settings is None
     settings = settings_for_app(settings)  # checked before anything is built; see gateway.preflight
+    if is_factory:
+        configure_logging(settings.log_level, settings.log_format)
     security = _security(settings)
     metrics = _metrics(settings, security)
+    tracing = build_tracing(settings.otel)
     sandbox_app = _embedded_sandbox(settings) if settings.embedded_sandbox else None
-    routes = [*health_routes(), *_graphql_routes(settings, security, metrics), *subscription_routes()]
+    routes = [
+        *health_routes(),
+        *_graphql_routes(settings, security, metrics, tracing),
+        *subscription_routes(),
+    ]
     if metrics is not None:
         routes.append(metrics_route(metrics, token=_secret(settings.metrics_token)))
     if sandbox_app is not None:
         routes.append(Mount("/sandbox", app=sandbox_app, name="sandbox"))
     # Outermost: every response, the metrics' and the security middleware's own included, carries the id.
     middleware = [
-        Middleware(RequestIdMiddleware),
+        Middleware(RequestIdMiddleware, is_credential=security.authenticator.is_client_token),
+        *_tracing_middleware(tracing),
+        Middleware(AccessLogMiddleware),
         *_metrics_middleware(metrics),
         *_admission_middleware(settings, metrics),
         *security.middleware(),
@@ -89,6 +113,7 @@ def create_app(
     app.state.settings = settings
     app.state.security = security
     app.state.metrics = metrics
+    app.state.tracing = tracing
     app.state.sandbox_app = sandbox_app
     return app
 
@@ -103,6 +128,7 @@ def schema_extensions(settings: Settings) -> list[ExtensionFactory]:
         OperationSelection,
         ValidationCache,
         MaskInternalErrors,
+        *subscription_extensions(),
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
@@ -126,6 +152,11 @@ def _metrics_middleware(metrics: GatewayMetrics | None) -> list[Middleware]:
     return [Middleware(HttpMetricsMiddleware, metrics=metrics)] if metrics is not None else []
 
 
+def _tracing_middleware(tracing: Tracing | None) -> list[Middleware]:
+    # Inside the request id (logs in the span carry both), outside the rest, so 401/413/504 are traced.
+    return [Middleware(TracingMiddleware, tracing=tracing)] if tracing is not None else []
+
+
 def _admission_middleware(settings: Settings, metrics: GatewayMetrics | None) -> list[Middleware]:
     # Inside the request-id and metrics layers (shed answers carry an id and are counted), outside the rest.
     if settings.max_in_flight == 0:
@@ -140,11 +171,13 @@ def _secret(value: SecretStr | None) -> str | None:
 
 
 def _graphql_routes(
-    settings: Settings, security: Security, metrics: GatewayMetrics | None
+    settings: Settings, security: Security, metrics: GatewayMetrics | None, tracing: Tracing | None
 ) -> list[BaseRoute]:
     local_assets = assets_vendored()
-    observed = [extension_factory(metrics)] if metrics is not None else []
-    schema = build_schema(extensions=[*observed, *schema_extensions(settings), *security.schema_extensions()])
+    # First, so its operation span is the parent of every other step and it sees refusals by later hooks.
+    observed = [operations.extension_factory(metrics, tracing)]
+    build = _subgraph_builder() if settings.federation else build_schema
+    schema = build([*observed, *schema_extensions(settings), *security.schema_extensions()])
     # With trusted documents GraphiQL's introspection query would be refused: the page gets the schema.
     embedded = schema if security.queries.trusted is not None else None
     graphiql = render_page(local=local_assets, schema=embedded) if settings.graphiql_enabled else None
@@ -152,8 +185,9 @@ def _graphql_routes(
     schema.config.disable_field_suggestions = not settings.introspection_enabled
     view = GatewayGraphQL(
         schema,
-        context_getter=_context_getter(settings, metrics),
+        context_getter=_context_getter(settings, metrics, tracing),
         graphiql_html=graphiql,
+        on_result=operations.finish_operation,
         max_batch_size=settings.max_batch_size,
     )
     configure_transports(view, settings)
@@ -163,8 +197,17 @@ def _graphql_routes(
     return routes
 
 
-def _context_getter(settings: Settings, metrics: GatewayMetrics | None) -> Callable[[Request, Response], Any]:
+def _subgraph_builder() -> Callable[[Sequence[ExtensionSpec]], strawberry.Schema]:
+    from gateway.federation import build_subgraph_schema  # loaded only in federation mode
+
+    return build_subgraph_schema
+
+
+def _context_getter(
+    settings: Settings, metrics: GatewayMetrics | None, tracing: Tracing | None
+) -> Callable[[Request, Response], Any]:
     on_batch = metrics.loader_batch if metrics is not None else None
+    trace_batch = tracing.loader_batch if tracing is not None else None
 
     async def get_context(request: Request, response: Response) -> GatewayContext:
         return await build_context(
@@ -177,6 +220,7 @@ def _context_getter(settings: Settings, metrics: GatewayMetrics | None) -> Calla
             catalogue_cache=request.state.catalogue_cache,
             products=request.state.products,
             on_batch=on_batch,
+            trace_batch=trace_batch,
         )
 
     return get_context
@@ -217,16 +261,18 @@ def _lifespan(
                 upstream = upstream or httpx.ASGITransport(app=sandbox_app)
                 _announce_sandbox()
             await stack.enter_async_context(app.state.security.running())
+            if app.state.tracing is not None:
+                stack.callback(app.state.tracing.shutdown)  # exports the spans still buffered
             stack.enter_context(reload_on_sighup(app.state.security))
             http = await stack.enter_async_context(_http_client(settings, upstream))
-            state = _lifespan_state(settings, http, app.state.metrics)
+            state = _lifespan_state(settings, http, app.state.metrics, app.state.tracing)
             state["order_feed"] = await stack.enter_async_context(
                 feed_running(
                     app,
                     settings,
                     state["client"],
                     redis=app.state.security.redis,
-                    observer=app.state.metrics,
+                    observer=feed_observer(app.state.tracing, app.state.metrics),
                     sandbox_app=sandbox_app,
                 )
             )
@@ -305,13 +351,13 @@ def _timeout(settings: Settings) -> httpx.Timeout:
 
 
 def _lifespan_state(
-    settings: Settings, http: httpx.AsyncClient, metrics: GatewayMetrics | None
+    settings: Settings, http: httpx.AsyncClient, metrics: GatewayMetrics | None, tracing: Tracing | None
 ) -> dict[str, Any]:
     if not settings.embedded_sandbox:
         mode = "pass-through of callers' keys" if settings.pass_through_auth else "configured API key"
         logger.info("upstream %s (%s)", settings.safe_upstream_url, mode)
     return {
-        "client": _offsets_client(settings, http, metrics),
+        "client": _offsets_client(settings, http, metrics, tracing),
         "catalogue_cache": CatalogueCache(settings.catalogue_cache_ttl),
         # The product platform (seed 000): configured, the embedded sandbox's, or None.
         "products": build_product_client(
@@ -321,7 +367,7 @@ def _lifespan_state(
 
 
 def _offsets_client(
-    settings: Settings, http: httpx.AsyncClient, metrics: GatewayMetrics | None
+    settings: Settings, http: httpx.AsyncClient, metrics: GatewayMetrics | None, tracing: Tracing | None
 ) -> OffsetsClient:
     return OffsetsClient(
         http,
@@ -331,8 +377,21 @@ def _offsets_client(
         timeout=_timeout(settings),
         # Queue calls in the client rather than in the pool, whose wait is bounded by `pool_timeout`.
         max_concurrency=settings.max_connections,
-        on_request=metrics.upstream_request if metrics is not None else None,
+        on_request=_on_request(metrics),
+        trace_attempt=tracing.upstream_attempt if tracing is not None else None,
     )
+
+
+def _on_request(metrics: GatewayMetrics | None) -> Callable[[RequestEvent], None]:
+    """Every upstream attempt is counted for its operation's log line, and in the metrics when on."""
+    if metrics is None:
+        return operations.count_upstream_attempt
+
+    def observe(event: RequestEvent) -> None:
+        operations.count_upstream_attempt(event)
+        metrics.upstream_request(event)
+
+    return observe
 
 
 def _upstream_key(settings: Settings) -> str | None:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
 import difflib
 import logging
-import logging.config
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from gateway.config import Settings
+from gateway.telemetry.logs import configure_logging, log_config
+
+__all__ = ["log_config", "main", "schema_sdl"]
 from gateway.preflight import ConfigError, ConfigProblem, Preflight, checked_settings, report
 
 DEFAULT_SCHEMA_PATH = Path("schema.graphql")
@@ -106,14 +107,14 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     settings = checked[0]
     log_level = args.log_level or settings.log_level
-    logging.config.dictConfig(log_config(log_level))  # for this process; uvicorn repeats it per worker
+    configure_logging(log_level, settings.log_format)  # for this process; uvicorn repeats it per worker
     options: dict[str, Any] = {
         "factory": True,
         "host": args.host,
         "port": args.port,
         "workers": _workers(args.workers, settings),
         "log_level": log_level,
-        "log_config": log_config(log_level),
+        "log_config": log_config(log_level, settings.log_format),
         # uvicorn[standard] brings uvloop and httptools; "auto" picks them when importable.
         "loop": "auto",
         "http": "auto",
@@ -166,29 +167,6 @@ def _check_config(args: argparse.Namespace) -> int:
         print(line)
     print("configuration OK")
     return 0
-
-
-def log_config(level: str) -> dict[str, Any]:
-    """uvicorn's logging config, extended so the gateway's, sandbox's and strawberry's loggers print too."""
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    for name in ("gateway", "sandbox", "strawberry"):
-        config["loggers"][name] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
-    filters = config.setdefault("filters", {})
-    filters["request_id"] = {"()": "gateway.request_id.RequestIdFilter"}
-    for handler in config["handlers"].values():
-        # On the handlers, so they see every logger's records.
-        handler["filters"] = ["request_id"]
-    for formatter in config["formatters"].values():
-        # Redaction of each finished line, the request tag and uvicorn's access fields included
-        # (`gateway.redaction.redacting_formatter`); the app adds its own filter for the secrets it holds.
-        formatter["inner"] = formatter.pop("()")
-        formatter["()"] = "gateway.redaction.redacting_formatter"
-    # The request's correlation id on lines logged while serving it (the filter sets `request_tag`).
-    default = config["formatters"]["default"]
-    default["fmt"] = default["fmt"].replace("%(message)s", "%(request_tag)s%(message)s")
-    return config
 
 
 def _workers(requested: int, settings: Settings) -> int:

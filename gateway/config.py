@@ -13,9 +13,36 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from gateway.security.settings import SecuritySettings
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
+LogFormat = Literal["text", "json"]
 
 #: The key the gateway presents to its embedded sandbox; the sandbox gives any key its own account.
 EMBEDDED_SANDBOX_KEY = "sk_sandbox_embedded"
+
+
+class OtelSettings(BaseSettings):
+    """The standard ``OTEL_*`` variables deciding whether traces are exported (`gateway.telemetry.tracing`).
+
+    The OpenTelemetry SDK reads the others itself (service name, resource attributes, sampler, exporter
+    headers and timeout, batch processor).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="OTEL_", extra="ignore")
+
+    exporter_otlp_endpoint: str | None = None
+    exporter_otlp_traces_endpoint: str | None = None
+    sdk_disabled: bool = False
+    traces_exporter: str = "otlp"
+
+    @property
+    def traces_endpoint(self) -> str | None:
+        """Where OTLP/HTTP spans go; None when tracing is off (no endpoint, SDK disabled, exporter none)."""
+        if self.sdk_disabled or self.traces_exporter.strip().lower() == "none":
+            return None
+        if self.exporter_otlp_traces_endpoint:
+            return self.exporter_otlp_traces_endpoint
+        if self.exporter_otlp_endpoint:
+            return self.exporter_otlp_endpoint.rstrip("/") + "/v1/traces"
+        return None
 
 
 def environment() -> dict[str, str]:
@@ -99,6 +126,15 @@ class Settings(BaseSettings):
         "GraphiQL is on (it reads the schema by introspection): with the embedded sandbox, off otherwise.",
     )
     log_level: LogLevel = Field(default="info", description="Log level of the gateway and uvicorn.")
+    log_format: LogFormat = Field(
+        default="text",
+        description="`text` (human-readable lines) or `json` (one JSON object per line, for log shippers).",
+    )
+    federation: bool = Field(
+        default=False,
+        description="Serve an Apollo Federation v2 subgraph: `_service`, `_entities` and "
+        '`@key(fields: "id")` on the node types (`gateway.federation`).',
+    )
     metrics: bool = Field(
         default=True,
         description="Serve Prometheus metrics at `GET /metrics` (no ids or secrets in them; open to anyone "
@@ -206,6 +242,10 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(
         default_factory=SecuritySettings,
         description="Auth, limits, rate limits, persisted queries, CORS, CSRF (own `GATEWAY_*` variables).",
+    )
+    otel: OtelSettings = Field(
+        default_factory=OtelSettings,
+        description="OpenTelemetry tracing, from the standard `OTEL_*` variables (off without an endpoint).",
     )
 
     @field_validator("upstream_url")

@@ -14,7 +14,7 @@ from gateway.auth import Principal, pass_through_principal, sandbox_principal
 from gateway.auth.authenticate import bearer_token as parse_bearer
 from gateway.auth.middleware import principal_of
 from gateway.backend.client import CallOptions
-from gateway.loaders import CatalogueCache, Loaders, build_loaders
+from gateway.loaders import CatalogueCache, Loaders, TraceBatch, build_loaders
 from gateway.request_id import STATE_KEY
 
 if TYPE_CHECKING:
@@ -52,7 +52,9 @@ class GatewayContext:
     principal: Principal
     products: ProductPlatformClient | None = None  # the product platform (seed 000), when configured
     request_id: str | None = None  # the correlation id (`gateway.request_id`), forwarded upstream
-    requested_cost: int = 0  # cost requested so far by this request's operations (a batch shares it)
+    # Cost requested so far by the operations of one JSON-array batch, which share one maximum; None outside
+    # a batch (a WebSocket connection also keeps one context, and its operations are each checked alone).
+    requested_cost: int | None = None
     loaders: Loaders = field(init=False)
 
     def call_options(
@@ -124,12 +126,13 @@ async def build_context(
     catalogue_cache: CatalogueCache | None = None,
     products: ProductPlatformClient | None = None,
     on_batch: Callable[[str, int], None] | None = None,
+    trace_batch: TraceBatch | None = None,
 ) -> GatewayContext:
     """Build one request's context. Must run inside the request's event loop (loaders bind to it).
 
     principal: who calls; default: the one the authentication middleware attached to the request, else
     the sandbox/pass-through principal (`default_principal`). products: the product-platform client.
-    on_batch: hears each loader batch's name and size (metrics).
+    on_batch: hears each loader batch's name and size (metrics). trace_batch: spans them (tracing).
 
     Loaders are created here, per request, so their memoised results never leak to another caller;
     cross-request reuse happens only through `catalogue_cache`, partitioned by upstream key.
@@ -145,5 +148,6 @@ async def build_context(
         catalogue_cache=catalogue_cache,
         cache_partition=key_fingerprint(principal, settings),
         on_batch=on_batch,
+        trace_batch=trace_batch,
     )
     return context

@@ -103,12 +103,14 @@ ERROR_CODES: dict[ErrorCode, CodeInfo] = {
         E, "401", "missing or bad credential (the gateway's, or in pass-through the upstream's verdict)"
     ),
     ErrorCode.FORBIDDEN: CodeInfo(
-        EU, f"{_REQUEST} (missing scope), {_FIELD} (upstream 403)", "the credential may not do this"
+        EU,
+        f"{_REQUEST} (missing scope), {_FIELD} (upstream 403)",
+        "the credential may not do this, or the upstream refuses it (e.g. cancel an order twice)",
     ),
     ErrorCode.NOT_FOUND: CodeInfo(
         EU, f"{_FIELD}, {_REQUEST} (another tenant's subaccount)", "no such object, or not the caller's"
     ),
-    ErrorCode.CONFLICT: CodeInfo(EU, _FIELD, "the object's state forbids this (e.g. cancel twice)"),
+    ErrorCode.CONFLICT: CodeInfo(EU, _FIELD, "the upstream answered 409: the object's state forbids this"),
     ErrorCode.IDEMPOTENCY_CONFLICT: CodeInfo(EU, _FIELD, "a request with this idempotency key is in flight"),
     ErrorCode.IDEMPOTENCY_KEY_REUSED: CodeInfo(EU, _FIELD, "the idempotency key was used with another input"),
     ErrorCode.RATE_LIMITED: CodeInfo(

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
@@ -53,6 +54,8 @@ OrderKey = tuple[str, str | None]
 """(order id, subaccount id or None): the subaccount header changes what GET /orders/{id} may return."""
 
 OptionsFactory = Callable[..., "CallOptions"]
+#: Wraps one batch of (loader name, size) in a trace span (`gateway.telemetry.tracing`), when tracing is on.
+TraceBatch = Callable[[str, int], AbstractContextManager[None]]
 
 
 class CatalogueCache:
@@ -103,7 +106,7 @@ class Loader(Generic[K, V]):
 
     `fetch_one` fetches one key; `semaphore` bounds how many fetches of the request run at once;
     `cache`/`cache_kind`/`partition` optionally back the loader with the cross-request catalogue cache;
-    `on_batch` hears the size of every batch (metrics).
+    `on_batch` hears the size of every batch (metrics); `trace_batch` wraps each batch in a span.
     """
 
     def __init__(
@@ -117,9 +120,11 @@ class Loader(Generic[K, V]):
         partition: str = "",
         on_fetched: Callable[[V], None] | None = None,
         on_batch: Callable[[int], None] | None = None,
+        trace_batch: Callable[[int], AbstractContextManager[None]] | None = None,
     ) -> None:
         self._fetch_one = fetch_one
         self._on_batch = on_batch
+        self._trace_batch = trace_batch
         self._on_fetched = on_fetched
         self._semaphore = semaphore
         self._cache = cache
@@ -164,6 +169,12 @@ class Loader(Generic[K, V]):
     async def _batch(self, keys: list[K]) -> list[V | Exception]:
         if self._on_batch is not None:
             self._on_batch(len(keys))
+        if self._trace_batch is None:
+            return await self._fetch_all(keys)
+        with self._trace_batch(len(keys)):
+            return await self._fetch_all(keys)
+
+    async def _fetch_all(self, keys: list[K]) -> list[V | Exception]:
         if len(keys) == 1:  # one key (e.g. `order(id)`): no task to run it beside nothing
             return [await self._fetch_guarded(keys[0])]
         return list(await asyncio.gather(*(self._fetch_guarded(key) for key in keys)))
@@ -301,12 +312,13 @@ def build_loaders(
     catalogue_cache: CatalogueCache | None = None,
     cache_partition: str = "",
     on_batch: Callable[[str, int], None] | None = None,
+    trace_batch: TraceBatch | None = None,
 ) -> Loaders:
     """Build one request's loaders over `client`, with options from `call_options` (the context's).
 
     All loaders share one semaphore of `max_concurrency` permits; catalogue loaders (those given a cache
     kind) also read and fill `catalogue_cache` under `cache_partition`. `on_batch(loader name, size)` hears
-    every batch.
+    every batch; `trace_batch(loader name, size)` wraps each in a trace span.
     """
     fetch = _Fetch(client, call_options)
     semaphore = asyncio.Semaphore(max(1, max_concurrency))
@@ -327,6 +339,7 @@ def build_loaders(
             partition=cache_partition,
             on_fetched=on_fetched,
             on_batch=(lambda size: on_batch(name, size)) if on_batch else None,
+            trace_batch=(lambda size: trace_batch(name, size)) if trace_batch else None,
         )
 
     def prime_categories(portfolio: PortfolioDetails) -> None:

@@ -18,9 +18,16 @@ INTERNAL_ERROR_MESSAGE = "Internal server error"
 
 
 def should_mask(error: GraphQLError) -> bool:
-    """Mask every error that was not raised deliberately as a `GraphQLError`."""
+    """Mask every error that was not raised deliberately as a `GraphQLError`.
+
+    Except a literal argument value that its scalar refused (e.g. a `Decimal` written ``1e20``):
+    graphql-core's validation wraps the scalar's ValueError, but it is the caller's mistake, reported
+    before anything ran, and must read as one (``GRAPHQL_VALIDATION_FAILED``, not a logged 500).
+    """
     original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError)
+    if original is None or isinstance(original, GraphQLError):
+        return False
+    return not (error.path is None and error.message.startswith("Expected value of type "))
 
 
 class MaskInternalErrors(MaskErrors):

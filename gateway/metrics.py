@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import hmac
 import re
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import cast
 
 from graphql import GraphQLError, OperationDefinitionNode, get_operation_ast
@@ -37,8 +36,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.extensions import SchemaExtension
-from strawberry.types import ExecutionResult
+from strawberry.types import ExecutionContext, ExecutionResult
 
 from gateway.auth.authenticate import bearer_token
 from gateway.backend import RequestEvent
@@ -241,42 +239,30 @@ def error_code(error: GraphQLError, result: ExecutionResult | None, *, executed:
     return "GRAPHQL_PARSE_FAILED" if error.message.startswith("Syntax Error") else "GRAPHQL_VALIDATION_FAILED"
 
 
-class MetricsExtension(SchemaExtension):
-    """Times and counts every operation, by type and outcome, with the codes of its errors."""
+def observe_operation(
+    context: ExecutionContext, failure: Exception | None, seconds: float
+) -> ObservedOperation:
+    """What one finished operation was: type, name, outcome and error codes (metrics, traces, logs).
 
-    def __init__(self, *, metrics: GatewayMetrics) -> None:
-        self.metrics = metrics
+    failure: the exception a hook refused the operation with, if one did.
+    """
+    # graphql-core's and strawberry's results have the same `data`/`errors`, all these checks read.
+    result = cast("ExecutionResult | None", context.result)
+    # Request errors (parse, validation, variables) and refusals by a hook mean nothing ran.
+    executed = failure is None and result is not None and not is_request_error(result)
+    errors = _errors(failure, list(getattr(result, "errors", None) or context.pre_execution_errors or ()))
+    outcome = "rejected" if not executed else ("error" if errors else "success")
+    operation = _operation(context)
+    kind = operation.operation.value if operation is not None else "unknown"
+    name = operation.name.value if operation is not None and operation.name else None
+    codes = sorted({error_code(e, result, executed=executed) for e in errors})
+    return ObservedOperation(kind, outcome, name, codes, seconds)
 
-    async def on_operation(self) -> AsyncIterator[None]:
-        started = time.perf_counter()
-        failure: Exception | None = None
-        try:
-            yield
-        except Exception as exc:  # a hook refused the operation (limits, rate limit, guard)
-            failure = exc
-            raise
-        finally:
-            self.metrics.operation(self._observe(failure, time.perf_counter() - started))
 
-    def _observe(self, failure: Exception | None, seconds: float) -> ObservedOperation:
-        context = self.execution_context
-        # graphql-core's and strawberry's results have the same `data`/`errors`, all these checks read.
-        result = cast("ExecutionResult | None", context.result)
-        # Request errors (parse, validation, variables) and refusals by a hook mean nothing ran.
-        executed = failure is None and result is not None and not is_request_error(result)
-        errors = _errors(failure, list(getattr(result, "errors", None) or context.pre_execution_errors or ()))
-        outcome = "rejected" if not executed else ("error" if errors else "success")
-        operation = self._operation()
-        kind = operation.operation.value if operation is not None else "unknown"
-        name = operation.name.value if operation is not None and operation.name else None
-        codes = sorted({error_code(e, result, executed=executed) for e in errors})
-        return ObservedOperation(kind, outcome, name, codes, seconds)
-
-    def _operation(self) -> OperationDefinitionNode | None:
-        document = self.execution_context.graphql_document
-        if document is None:
-            return None
-        return get_operation_ast(document, self.execution_context.operation_name)
+def _operation(context: ExecutionContext) -> OperationDefinitionNode | None:
+    if context.graphql_document is None:
+        return None
+    return get_operation_ast(context.graphql_document, context.operation_name)
 
 
 def _errors(failure: Exception | None, errors: list[GraphQLError]) -> list[GraphQLError]:
@@ -322,8 +308,3 @@ def _bearer_matches(header: str | None, token: str) -> bool:
     value = bearer_token(header)
     # Constant-time comparison: the token must not be guessable from response timings.
     return value is not None and hmac.compare_digest(value.encode(), token.encode())
-
-
-def extension_factory(metrics: GatewayMetrics) -> Callable[[], SchemaExtension]:
-    """A factory of the per-request `MetricsExtension` (strawberry builds one per operation)."""
-    return lambda: MetricsExtension(metrics=metrics)

@@ -1,9 +1,9 @@
 """Redis as an optional run-time dependency: short timeouts and a circuit breaker in front of every call.
 
 Redis holds state the gateway can serve without (shared rate-limit budgets, APQ documents), so its loss
-must cost callers nothing but that sharing. `connect` builds a client that fails fast (connect and read
-timeouts well under a second, no retries: a frozen server must not hold requests for seconds), and
-`RedisBreaker.call` runs each Redis operation:
+must cost callers nothing but that sharing. `connect` builds a client that fails fast (a connect timeout
+well under a second, no retries of timeouts), and
+`RedisBreaker.call` runs each Redis operation under a deadline:
 
 - **up**: the call goes to Redis; a Redis or socket error (refused, reset, timed out, any `RedisError`)
   opens the breaker and raises `RedisUnavailableError`, so the caller applies its fallback;
@@ -17,6 +17,7 @@ per request; the reason logged is the error's class and message (which name the 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -34,8 +35,9 @@ T = TypeVar("T")
 
 #: Seconds to open a TCP connection to Redis.
 CONNECT_TIMEOUT = 0.25
-#: Seconds to wait for a Redis reply (a frozen server is given up after this).
-READ_TIMEOUT = 0.5
+#: Seconds one call through the breaker may take (a frozen server is given up after this). A deadline per
+#: call rather than a socket read timeout: the same client serves blocking pub/sub reads (subscriptions).
+CALL_TIMEOUT = 0.5
 #: Seconds between two probes of a Redis that is down.
 PROBE_INTERVAL = 1.0
 
@@ -45,15 +47,15 @@ class RedisUnavailableError(Exception):
 
 
 def connect(url: str) -> Redis:
-    """A lazily connecting client (a pool) with short timeouts.
+    """A lazily connecting client (a pool) with a short connect timeout.
 
     A failed connection is retried once at once (a pooled connection the server closed while it restarted
-    fails on first use), a timeout never: a frozen server is given up after `READ_TIMEOUT`.
+    fails on first use), a timeout never. Reads have no socket timeout (pub/sub waits for messages);
+    `RedisBreaker.call` bounds each call instead.
     """
     return Redis.from_url(
         url,
         socket_connect_timeout=CONNECT_TIMEOUT,
-        socket_timeout=READ_TIMEOUT,
         retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         health_check_interval=0,
     )
@@ -63,9 +65,13 @@ class RedisBreaker:
     """Tracks whether Redis answers; see the module docstring for the states."""
 
     def __init__(
-        self, *, probe_interval: float = PROBE_INTERVAL, clock: Callable[[], float] = time.monotonic
-    ):
-        self._interval, self._clock = probe_interval, clock
+        self,
+        *,
+        probe_interval: float = PROBE_INTERVAL,
+        timeout: float = CALL_TIMEOUT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._interval, self._timeout, self._clock = probe_interval, timeout, clock
         self._up = True
         self._next_probe = 0.0
 
@@ -82,8 +88,9 @@ class RedisBreaker:
                 raise RedisUnavailableError
             self._next_probe = now + self._interval  # this call is the probe; the others keep failing fast
         try:
-            result = await operation()
-        except (RedisError, OSError) as exc:
+            async with asyncio.timeout(self._timeout):
+                result = await operation()
+        except (RedisError, OSError) as exc:  # OSError: TimeoutError from the deadline, socket errors
             self._trip(exc)
             raise RedisUnavailableError from None
         self._recover()

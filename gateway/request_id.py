@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -54,10 +55,16 @@ def new_request_id() -> str:
 
 
 class RequestIdMiddleware:
-    """Give each HTTP/WebSocket request an id and return it in the ``X-Request-Id`` response header."""
+    """Give each HTTP/WebSocket request an id and return it in the ``X-Request-Id`` response header.
 
-    def __init__(self, app: ASGIApp) -> None:
+    is_credential: tells a caller's id that is a valid credential (a client token: not shaped like one, so
+    only the clients registry knows), which is replaced like any unacceptable id - the id is on every
+    request's log lines (`gateway.telemetry`).
+    """
+
+    def __init__(self, app: ASGIApp, *, is_credential: Callable[[str], bool] | None = None) -> None:
         self.app = app
+        self._is_credential = is_credential
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -65,11 +72,10 @@ class RequestIdMiddleware:
             return
         headers = Headers(scope=scope)
         given = headers.get(HEADER)
-        request_id = (
-            given
-            if given is not None and acceptable(given, headers.get("authorization"))
-            else new_request_id()
-        )
+        usable = given is not None and acceptable(given, headers.get("authorization"))
+        if usable and given is not None and self._is_credential is not None and self._is_credential(given):
+            usable = False
+        request_id = given if usable and given is not None else new_request_id()
         scope.setdefault("state", {})[STATE_KEY] = request_id
         token = _current.set(request_id)
         try:

@@ -53,6 +53,7 @@ EVENT_STREAM = "text/event-stream"
 _HTTP_ERROR_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
 ContextGetter = Callable[[Request, Response], Awaitable[Any]]
+ResultHook = Callable[[Request, ExecutionResult], None]
 
 
 def accepted_media_type(accept: str | None) -> str:
@@ -144,7 +145,8 @@ class _SubResponse(Response):
 
 
 class GatewayGraphQL(GraphQL[Any, None]):
-    """The gateway's GraphQL view. `context_getter(request, response)` builds each request's context."""
+    """The gateway's GraphQL view. `context_getter(request, response)` builds each request's context;
+    `on_result(request, result)` hears each operation's final result (telemetry: cost, log line)."""
 
     def __init__(
         self,
@@ -152,6 +154,7 @@ class GatewayGraphQL(GraphQL[Any, None]):
         *,
         context_getter: ContextGetter,
         graphiql_html: str | None,
+        on_result: ResultHook | None = None,
         max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
     ) -> None:
         super().__init__(
@@ -161,6 +164,7 @@ class GatewayGraphQL(GraphQL[Any, None]):
             multipart_uploads_enabled=True,
         )
         self._context_getter = context_getter
+        self._on_result = on_result
         self._graphiql_html = graphiql_html or ""
         self._max_batch_size = max_batch_size
 
@@ -220,7 +224,10 @@ class GatewayGraphQL(GraphQL[Any, None]):
     ) -> Any:
         if not isinstance(request_data, list):
             return await super().execute_operation(request, request_adapter, request_data, **kwargs)
-        # One context (so one set of loaders) for the whole batch: strawberry built it once per request.
+        # One context (so one set of loaders) for the whole batch: strawberry built it once per request. The
+        # operations' requested costs add up against one maximum (`OperationGuard`).
+        if hasattr(kwargs.get("context"), "requested_cost"):
+            kwargs["context"].requested_cost = 0
         operations = [
             partial(self._execute_batched, request, request_adapter, data, kwargs) for data in request_data
         ]
@@ -279,6 +286,8 @@ class GatewayGraphQL(GraphQL[Any, None]):
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         response_data = await super().process_result(request, result)
+        if self._on_result is not None:
+            self._on_result(request, result)
         if is_request_error(result):
             # The GraphQL spec: no `data` entry when execution never started.
             response_data.pop("data", None)

@@ -135,6 +135,12 @@ class CheckoutSessionBody(_Body):
     notification_config: NotificationConfig | None = None
 
 
+class LegacyCheckoutSessionBody(CheckoutSessionBody):
+    """``POST /orders/checkout-session`` (before 2024-05): the same fields plus a required ``email``."""
+
+    email: Annotated[str, StringConstraints(min_length=1, max_length=512, strip_whitespace=True)]
+
+
 def errors_map(error: ValidationError) -> dict[str, list[str]]:
     """Pydantic's errors keyed by dotted field path (``body`` for the body as a whole)."""
     errors: dict[str, list[str]] = {}

@@ -99,6 +99,13 @@ class CheckoutSessions:
         )
 
 
+def legacy_view(session: Document) -> Document:
+    """A session as the pre-2024-05 paths showed it: ``status`` where ``state`` is now."""
+    view = {name: value for name, value in session.items() if name != "state"}
+    view["status"] = session["state"]
+    return view
+
+
 def _public(
     session_id: str, caller: Caller, body: CheckoutSessionBody, portfolio_id: str, price: int
 ) -> dict[str, Any]:

@@ -290,6 +290,15 @@ def _checkout_session() -> Schema:
     )
 
 
+def _legacy_checkout_session() -> Schema:
+    """The session as the pre-2024-05 paths answer it: `status` where `state` is now."""
+    schema = _checkout_session()
+    properties = {name: value for name, value in schema["properties"].items() if name != "state"}
+    schema["properties"] = {**properties, "status": string(enum=["open", "complete", "expired"])}
+    schema["required"] = [name if name != "state" else "status" for name in schema["required"]]
+    return schema
+
+
 def _problem() -> Schema:
     return obj(
         {
@@ -346,6 +355,15 @@ def _request_bodies() -> dict[str, Schema]:
             },
             {"portfolio_id": NULLABLE_STRING, "description": TEXT_512, "notification_config": notification},
         ),
+        "CreateCheckoutSessionLegacy": obj(
+            {
+                "email": string(minLength=1, maxLength=512, description="The buyer's email (required then)."),
+                "amount_kg": positive,
+                "success_url": string(description="Absolute https URL; may contain {CHECKOUT_SESSION_ID}."),
+                "cancel_url": string(description="Absolute https URL."),
+            },
+            {"portfolio_id": NULLABLE_STRING, "description": TEXT_512, "notification_config": notification},
+        ),
     }
 
 
@@ -372,6 +390,7 @@ def component_schemas() -> dict[str, Schema]:
             {"enabled": {"type": "boolean"}, "url": string(), "enabled_equivalents": array(string())}
         ),
         "CheckoutSession": _checkout_session(),
+        "LegacyCheckoutSession": _legacy_checkout_session(),
         "OrderList": list_of("Order"),
         "SubaccountList": list_of("Subaccount"),
         "PortfolioList": list_of("Portfolio"),
@@ -756,6 +775,33 @@ def checkout_paths() -> dict[str, Schema]:
     return {
         "/checkout/sessions": {"post": create},
         "/checkout/sessions/{id}": {"parameters": [_param("Id")], "get": get},
+        **_legacy_checkout_paths(),
+    }
+
+
+def _legacy_checkout_paths() -> dict[str, Schema]:
+    """The paths before 2024-05, still called by the Node SDK 2.8.0: deprecated aliases, old shape."""
+    note = " Deprecated since 2024-05: use `/checkout/sessions`; answers carry `status` instead of `state`."
+    create = operation(
+        "CreateCheckoutSessionLegacy",
+        "Create a hosted checkout session (old path; `email` required)." + note,
+        "Checkout",
+        {"201": _ok("LegacyCheckoutSession", "The open session.")},
+        params=("SubaccountId",),
+        body=_json_body(ref("CreateCheckoutSessionLegacy")),
+        errors=("400", "403"),
+    )
+    get = operation(
+        "GetCheckoutSessionByIdLegacy",
+        "Get a checkout session (old path)." + note,
+        "Checkout",
+        {"200": _ok("LegacyCheckoutSession", "The session.")},
+        errors=("404",),
+    )
+    create["deprecated"] = get["deprecated"] = True
+    return {
+        "/orders/checkout-session": {"post": create},
+        "/orders/checkout-session/{id}": {"parameters": [_param("Id")], "get": get},
     }
 
 

@@ -78,6 +78,10 @@ class Authenticator:
         _log_mode(mode, clients, verifier)
         return cls(mode, clients=clients, jwt=verifier)
 
+    def is_client_token(self, value: str) -> bool:
+        """Whether `value` is one of the configured client tokens (compared by hash, as to authenticate)."""
+        return self._clients is not None and self._clients.authenticate(value) is not None
+
     def use_clients(self, clients: ClientRegistry) -> None:
         """Authenticate client tokens against `clients` from now on (a reload of the clients file)."""
         self._clients = clients

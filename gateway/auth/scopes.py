@@ -28,6 +28,8 @@ QUERY_SCOPES: dict[str, str] = {
         "checkoutSession",
         "node",
         "nodes",
+        "_entities",  # federation subgraph mode (gateway.federation): objects by key, like `nodes`
+        "_service",  # federation subgraph mode: the SDL a router composes
     )
 }
 

@@ -14,10 +14,10 @@ import random
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
@@ -100,6 +100,18 @@ class RequestEvent:
     attempt: int
     elapsed: float
     error: str | None = None
+
+
+class AttemptSpan(Protocol):
+    """A trace span of one attempt (`gateway.telemetry.tracing`): its ``traceparent`` rides on the request."""
+
+    def inject(self, headers: MutableMapping[str, str]) -> None: ...
+
+    def end(self, status: int | None, error: str | None) -> None: ...
+
+
+#: Starts the span of one attempt from (method, route template, attempt number).
+TraceAttempt = Callable[[str, str, int], AttemptSpan]
 
 
 @dataclass(frozen=True)
@@ -201,10 +213,12 @@ class HttpTransport:
         timeout: httpx.Timeout | None = None,
         max_concurrency: int | None = None,
         on_request: Callable[[RequestEvent], None] | None = None,
+        trace_attempt: TraceAttempt | None = None,
         sleep: Sleep = asyncio.sleep,
         rand: Callable[[], float] = random.random,
     ) -> None:
         self._http = http
+        self._trace_attempt = trace_attempt
         self._base_url = _strip_userinfo(base_url)
         self._api_key = _secret(api_key)
         self.retry = retry
@@ -272,10 +286,14 @@ class HttpTransport:
         started = time.perf_counter()
         status: int | None = None
         error: str | None = None
+        span = self._trace_attempt(call.method, call.route, attempt) if self._trace_attempt else None
         try:
             async with self._slot():
+                request = self._build(call)
+                if span is not None:
+                    span.inject(request.headers)
                 # auth=None: this layer owns the Authorization header, whatever the shared client's default.
-                response = await self._http.send(self._build(call), auth=None)
+                response = await self._http.send(request, auth=None)
             status = response.status_code
             return response
         except httpx.TimeoutException as exc:
@@ -291,6 +309,8 @@ class HttpTransport:
             message = f"could not reach upstream ({self._describe(exc, call)})"
             raise BackendConnectionError(message, method=call.method, path=call.path) from None
         finally:
+            if span is not None:
+                span.end(status, error)
             self._report(call, attempt, status, time.perf_counter() - started, error)
 
     def _describe(self, exc: httpx.RequestError, call: Call) -> str:

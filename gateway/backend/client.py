@@ -26,6 +26,7 @@ from gateway.backend._http import (
     Retry,
     RetryPolicy,
     Sleep,
+    TraceAttempt,
     fill_route,
     new_idempotency_key,
 )
@@ -110,6 +111,7 @@ class OffsetsClient:
     timeout: default timeout per call; None uses the `http` client's own.
     max_concurrency: bound on requests in flight from this client (None: only the pool limits apply).
     on_request: called after every attempt with a `RequestEvent` (method, route template, status, ...).
+    trace_attempt: starts a trace span around every attempt, whose ``traceparent`` is sent (tracing on).
     sleep, rand: injectable for tests (waits between attempts; jitter source).
     """
 
@@ -123,6 +125,7 @@ class OffsetsClient:
         timeout: float | httpx.Timeout | None = None,
         max_concurrency: int | None = None,
         on_request: Callable[[RequestEvent], None] | None = None,
+        trace_attempt: TraceAttempt | None = None,
         sleep: Sleep = asyncio.sleep,
         rand: Callable[[], float] = random.random,
     ) -> None:
@@ -134,6 +137,7 @@ class OffsetsClient:
             timeout=_timeout(timeout),
             max_concurrency=max_concurrency,
             on_request=on_request,
+            trace_attempt=trace_attempt,
             sleep=sleep,
             rand=rand,
         )

@@ -15,6 +15,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
+from strawberry.types.base import get_object_definition
 
 from gateway.masking import should_mask
 from gateway.schema.catalogue import CatalogueQueries
@@ -63,15 +64,25 @@ class GatewaySchema(strawberry.Schema):
         super().process_errors([error for error in errors if should_mask(error)], execution_context)
 
 
-def build_schema(extensions: Sequence[ExtensionSpec] = ()) -> strawberry.Schema:
+def build_schema(
+    extensions: Sequence[ExtensionSpec] = (), *, schema_class: type[GatewaySchema] = GatewaySchema
+) -> strawberry.Schema:
     """Build the gateway's schema.
 
     extensions: strawberry schema extensions. Backend failures become coded GraphQL errors during
     execution (`UpstreamErrorsExecutionContext`), before any masking extension sees them.
+    schema_class: `gateway.federation.SubgraphSchema` for the federation subgraph.
     """
     query = merge_types("Query", QUERY_PARTS)
+    get_object_definition(
+        query, strict=True
+    ).description = "What can be read: orders, subaccounts, catalogue, quotes and impact."
     mutation = merge_types("Mutation", MUTATION_PARTS)
-    return GatewaySchema(
+    get_object_definition(mutation, strict=True).description = (
+        "What can be changed: orders, subaccounts, checkout sessions and product offset records. Each "
+        "takes one `input` and answers a payload with `userErrors`."
+    )
+    return schema_class(
         query=query,
         mutation=mutation,
         subscription=OrderSubscriptions,

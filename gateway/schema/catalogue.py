@@ -7,15 +7,16 @@ category's projects); those fields load the details through the request's loader
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
 from gateway.backend import models
 from gateway.context import GatewayInfo
+from gateway.schema.arguments import id_argument
 from gateway.schema.lookahead import MaybeAwaitable
 from gateway.schema.money import Money
-from gateway.schema.node import Node, upstream_id_of
+from gateway.schema.node import Node, upstream_id_field, upstream_id_of
 from gateway.schema.scalars import DateTime
 
 if TYPE_CHECKING:
@@ -24,71 +25,92 @@ if TYPE_CHECKING:
 
 @strawberry.type(description="Credits issued for a project in one vintage year.")
 class CreditIssuance:
-    vintage_year: int
-    total_amount: float
+    vintage_year: int = strawberry.field(
+        description="The vintage: the year the emission reductions or removals took place."
+    )
+    total_amount: float = strawberry.field(description="Credits issued in that vintage, in kg CO2e.")
 
     @classmethod
     def from_backend(cls, issuance: models.CreditIssuance) -> CreditIssuance:
         return cls(vintage_year=issuance.vintage_year, total_amount=issuance.total_amount)
 
 
-@strawberry.type
+@strawberry.type(description="The years a project runs.")
 class ProjectLifetime:
-    start_year: int | None
-    end_year: int | None
+    start_year: int | None = strawberry.field(description="First year of the project, if known.")
+    end_year: int | None = strawberry.field(description="Last year of the project, if known.")
 
 
-@strawberry.type
+@strawberry.type(description="A well-known buyer of a project's credits.")
 class NotableBuyer:
-    name: str
-    logo_url: str | None
-    logo_alt_text: str | None
+    name: str = strawberry.field(description="The buyer's name.")
+    logo_url: str | None = strawberry.field(description="URL of the buyer's logo.")
+    logo_alt_text: str | None = strawberry.field(description="Alternative text for the logo.")
 
 
-@strawberry.type
+@strawberry.type(description="A figure illustrating a project's due diligence.")
 class DueDiligenceFigure:
-    description: str | None
-    image_url: str | None
-    image_alt_text: str | None
+    description: str | None = strawberry.field(description="What the figure shows.")
+    image_url: str | None = strawberry.field(description="URL of the figure's image.")
+    image_alt_text: str | None = strawberry.field(description="Alternative text for the image.")
 
 
-@strawberry.type
+@strawberry.type(description="A news article about a project.")
 class NewsArticle:
-    title: str
-    url: str
-    author: str | None
-    published_on: DateTime | None
-    cnaught_take: str | None
+    title: str = strawberry.field(description="The article's title.")
+    url: str = strawberry.field(description="Where the article is published.")
+    author: str | None = strawberry.field(description="Who wrote it.")
+    published_on: DateTime | None = strawberry.field(description="When it was published.")
+    cnaught_take: str | None = strawberry.field(description="The offsets provider's comment on the article.")
 
 
 @strawberry.type(description="A carbon project credits come from.")
 class Project(Node):
-    name: str
-    type: str | None
-    activity_types: list[str]
-    developer: str | None
-    registry_name: str | None
-    registry_id: str | None
-    registry_url: str | None
-    summary: str | None
-    description: str | None
-    location_name: str | None
-    location_latitude: float | None
-    location_longitude: float | None
-    primary_image_url: str | None
+    upstream_id: str = upstream_id_field()
+    name: str = strawberry.field(description="The project's name.")
+    type: str | None = strawberry.field(description="The project's type, e.g. `Reforestation`.")
+    activity_types: list[str] = strawberry.field(description="The activities the project carries out.")
+    developer: str | None = strawberry.field(description="Who develops the project.")
+    registry_name: str | None = strawberry.field(
+        description="The registry that issues its credits (may be the text `None`)."
+    )
+    registry_id: str | None = strawberry.field(description="The project's id at that registry.")
+    registry_url: str | None = strawberry.field(description="The project's page at that registry.")
+    summary: str | None = strawberry.field(description="A one-paragraph summary.")
+    description: str | None = strawberry.field(description="A longer description.")
+    location_name: str | None = strawberry.field(description="Where the project is, in words.")
+    location_latitude: float | None = strawberry.field(
+        description="Latitude of the project, in decimal degrees."
+    )
+    location_longitude: float | None = strawberry.field(
+        description="Longitude of the project, in decimal degrees."
+    )
+    primary_image_url: str | None = strawberry.field(description="URL of the project's main image.")
     un_sdg_goals: list[int] = strawberry.field(description="UN Sustainable Development Goals (1-17).")
-    methodology: str | None
-    verifier: str | None
-    permanence: str | None
-    lifetime: ProjectLifetime | None
-    impact_type: str | None
-    due_diligence: str | None
-    beyond_carbon: str | None
-    risk_of_reversal: str | None
-    third_party_labels: list[str]
-    notable_buyers: list[NotableBuyer]
-    due_diligence_figure: DueDiligenceFigure | None
-    news_articles: list[NewsArticle]
+    methodology: str | None = strawberry.field(
+        description="The crediting methodology, e.g. `Verified Carbon Standard (VCS)`."
+    )
+    verifier: str | None = strawberry.field(description="Who verifies the project.")
+    permanence: str | None = strawberry.field(
+        description="How long the carbon stays stored, in words (e.g. `100+ years`)."
+    )
+    lifetime: ProjectLifetime | None = strawberry.field(description="The years the project runs.")
+    impact_type: str | None = strawberry.field(
+        description="Kind of impact, e.g. `Removal` or `Avoided Emissions`."
+    )
+    due_diligence: str | None = strawberry.field(description="The provider's due-diligence notes.")
+    beyond_carbon: str | None = strawberry.field(description="Benefits besides carbon.")
+    risk_of_reversal: str | None = strawberry.field(
+        description="The risk that stored carbon is released again, in words."
+    )
+    third_party_labels: list[str] = strawberry.field(
+        description="Labels and certifications from third parties."
+    )
+    notable_buyers: list[NotableBuyer] = strawberry.field(description="Well-known buyers of its credits.")
+    due_diligence_figure: DueDiligenceFigure | None = strawberry.field(
+        description="A figure illustrating the due diligence."
+    )
+    news_articles: list[NewsArticle] = strawberry.field(description="News articles about the project.")
     _details: strawberry.Private[models.ProjectDetails | None]
     # Converted once per object: a page of orders shares one `Project` per upstream id across its
     # allocations (see `orders.ProjectMemo`), so 200 allocations ask 4 objects for their issuances.
@@ -171,9 +193,10 @@ def _figure(figure: models.DueDiligenceFigure | None) -> DueDiligenceFigure | No
 
 @strawberry.type(description="A category of projects (e.g. reforestation) that portfolios allocate to.")
 class ProjectCategory(Node):
-    name: str
-    description: str | None
-    primary_image_url: str | None
+    upstream_id: str = upstream_id_field()
+    name: str = strawberry.field(description="The category's name.")
+    description: str | None = strawberry.field(description="What the category covers.")
+    primary_image_url: str | None = strawberry.field(description="URL of the category's main image.")
     _projects: strawberry.Private[list[models.Project] | None]
 
     @strawberry.field(description="The category's projects.")
@@ -198,15 +221,16 @@ class ProjectCategory(Node):
 @strawberry.type(description="The share of a portfolio that goes to one project category.")
 class CategoryAllocation:
     allocated_fraction: float = strawberry.field(description="Share of the portfolio, 0..1.")
-    category: ProjectCategory
+    category: ProjectCategory = strawberry.field(description="The project category.")
 
 
 @strawberry.type(description="A portfolio of projects that orders are fulfilled from.")
 class Portfolio(Node):
-    name: str
-    summary: str | None
-    description: str | None
-    primary_image_url: str | None
+    upstream_id: str = upstream_id_field()
+    name: str = strawberry.field(description="The portfolio's name.")
+    summary: str | None = strawberry.field(description="A one-paragraph summary.")
+    description: str | None = strawberry.field(description="A longer description.")
+    primary_image_url: str | None = strawberry.field(description="URL of the portfolio's main image.")
     _details: strawberry.Private[models.PortfolioDetails | None]
 
     async def _load_details(self, info: GatewayInfo) -> models.PortfolioDetails:
@@ -274,13 +298,19 @@ class CatalogueQueries:
         return [Portfolio.from_backend(p) for p in await info.context.loaders.portfolio_list.get()]
 
     @strawberry.field(description="A portfolio with prices and category allocations.")
-    async def portfolio(self, info: GatewayInfo, id: strawberry.ID) -> Portfolio | None:
+    async def portfolio(
+        self, info: GatewayInfo, id: Annotated[strawberry.ID, id_argument("portfolio")]
+    ) -> Portfolio | None:
         return await load_portfolio(info.context.loaders, upstream_id_of(id, "Portfolio"))
 
     @strawberry.field(description="A project with its credit issuances.")
-    async def project(self, info: GatewayInfo, id: strawberry.ID) -> Project | None:
+    async def project(
+        self, info: GatewayInfo, id: Annotated[strawberry.ID, id_argument("project")]
+    ) -> Project | None:
         return await fetch_project_node(info, upstream_id_of(id, "Project"))
 
     @strawberry.field(description="A project category with its projects.")
-    async def project_category(self, info: GatewayInfo, id: strawberry.ID) -> ProjectCategory | None:
+    async def project_category(
+        self, info: GatewayInfo, id: Annotated[strawberry.ID, id_argument("project category")]
+    ) -> ProjectCategory | None:
         return await fetch_project_category_node(info, upstream_id_of(id, "ProjectCategory"))

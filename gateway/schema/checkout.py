@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import enum
-from typing import Self
+from typing import Annotated, Self
 
 import strawberry
 
 from gateway.backend import models
 from gateway.context import GatewayInfo
+from gateway.schema.arguments import id_argument, input_argument
 from gateway.schema.catalogue import Portfolio, load_portfolio
 from gateway.schema.money import Money
-from gateway.schema.node import Node, optional_upstream_id, upstream_id_of
+from gateway.schema.node import Node, optional_upstream_id, upstream_id_field, upstream_id_of
 from gateway.schema.payloads import MutationPayload, Outcome, attempt
 from gateway.schema.scalars import DateTime
 from gateway.schema.subaccounts import Subaccount, load_subaccount
@@ -19,36 +20,43 @@ from gateway.schema.subaccounts import Subaccount, load_subaccount
 CHECKOUT_INPUT_RENAMES = {"notification_config.url": "callbackUrl", "notification_config": "callbackUrl"}
 
 
-@strawberry.enum
+@strawberry.enum(description="Lifecycle of a checkout session.")
 class CheckoutSessionState(enum.Enum):
-    OPEN = "open"
-    COMPLETE = "complete"
-    EXPIRED = "expired"
+    OPEN = strawberry.enum_value("open", description="Waiting for the buyer to pay.")
+    COMPLETE = strawberry.enum_value("complete", description="Paid: the session's order was created.")
+    EXPIRED = strawberry.enum_value("expired", description="Not paid in time (24 hours); no order.")
 
 
 @strawberry.type(description="A hosted checkout page; completing it creates an order.")
 class CheckoutSession(Node):
-    amount_kg: float
+    upstream_id: str = upstream_id_field()
+    amount_kg: float = strawberry.field(description="Credits the buyer buys, in kg CO2e.")
     price: Money = strawberry.field(description="What the buyer pays (US dollars).")
-    state: CheckoutSessionState
+    state: CheckoutSessionState = strawberry.field(description="Where the session is in its lifecycle.")
     checkout_url: str = strawberry.field(description="Send the buyer here.")
-    success_url: str
-    cancel_url: str
-    created_on: DateTime
-    expires_on: DateTime
-    completed_on: DateTime | None
-    order_description: str | None
+    success_url: str = strawberry.field(
+        description="Where the buyer goes after paying (`{CHECKOUT_SESSION_ID}` is replaced)."
+    )
+    cancel_url: str = strawberry.field(description="Where the buyer goes on cancelling.")
+    created_on: DateTime = strawberry.field(description="When the session was created.")
+    expires_on: DateTime = strawberry.field(description="When the session expires unless paid.")
+    completed_on: DateTime | None = strawberry.field(description="When the buyer paid; null until then.")
+    order_description: str | None = strawberry.field(description="The description the created order gets.")
     callback_url: str | None = strawberry.field(description="Callback of the order the session creates.")
-    portfolio_upstream_id: str | None
-    subaccount_upstream_id: str | None
+    portfolio_upstream_id: str | None = strawberry.field(
+        description="Upstream id of the portfolio the order will use."
+    )
+    subaccount_upstream_id: str | None = strawberry.field(
+        description="Upstream id of the subaccount the order will belong to."
+    )
 
-    @strawberry.field
+    @strawberry.field(description="The portfolio the order will use.")
     async def portfolio(self, info: GatewayInfo) -> Portfolio | None:
         if self.portfolio_upstream_id is None:
             return None
         return await load_portfolio(info.context.loaders, self.portfolio_upstream_id)
 
-    @strawberry.field
+    @strawberry.field(description="The subaccount the order will belong to.")
     async def subaccount(self, info: GatewayInfo) -> Subaccount | None:
         if self.subaccount_upstream_id is None:
             return None
@@ -81,26 +89,35 @@ async def fetch_checkout_session_node(info: GatewayInfo, upstream_id: str) -> Ch
 @strawberry.type
 class CheckoutQueries:
     @strawberry.field(description="A checkout session by id (global or upstream).")
-    async def checkout_session(self, info: GatewayInfo, id: strawberry.ID) -> CheckoutSession | None:
+    async def checkout_session(
+        self, info: GatewayInfo, id: Annotated[strawberry.ID, id_argument("checkout session")]
+    ) -> CheckoutSession | None:
         return await fetch_checkout_session_node(info, upstream_id_of(id, "CheckoutSession"))
 
 
 @strawberry.input(description="A checkout page for `amountKg`; the total must be at least $0.50.")
 class CreateCheckoutSessionInput:
-    amount_kg: float
+    amount_kg: float = strawberry.field(description="Credits to sell, in kg CO2e.")
     success_url: str = strawberry.field(
         description="Absolute https URL; `{CHECKOUT_SESSION_ID}` in it is replaced on redirect."
     )
     cancel_url: str = strawberry.field(description="Absolute https URL.")
-    portfolio_id: strawberry.ID | None = None
+    portfolio_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Portfolio the order will use (global or upstream id; default: the account's).",
+    )
     description: str | None = strawberry.field(default=None, description="Becomes the order's description.")
     callback_url: str | None = strawberry.field(default=None, description="Becomes the order's callback URL.")
-    subaccount_id: strawberry.ID | None = None
+    subaccount_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Subaccount the order will belong to (global or upstream id)."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of `createCheckoutSession`.")
 class CreateCheckoutSessionPayload(MutationPayload):
-    checkout_session: CheckoutSession | None
+    checkout_session: CheckoutSession | None = strawberry.field(
+        description="The new session; null when it was not created."
+    )
 
     @classmethod
     def from_outcome(cls, outcome: Outcome[models.CheckoutSession]) -> Self:
@@ -113,7 +130,9 @@ class CreateCheckoutSessionPayload(MutationPayload):
 class CheckoutMutations:
     @strawberry.mutation(description="Create a checkout session (not idempotent upstream: never retried).")
     async def create_checkout_session(
-        self, info: GatewayInfo, input: CreateCheckoutSessionInput
+        self,
+        info: GatewayInfo,
+        input: Annotated[CreateCheckoutSessionInput, input_argument("The session to create.")],
     ) -> CreateCheckoutSessionPayload:
         context = info.context
 

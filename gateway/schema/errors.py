@@ -48,26 +48,51 @@ _log = logging.getLogger("gateway.schema")
 
 @strawberry.enum(description="Why a mutation did not do what was asked.")
 class UserErrorCode(enum.Enum):
-    INVALID_INPUT = "INVALID_INPUT"
-    NOT_FOUND = "NOT_FOUND"
-    FORBIDDEN = "FORBIDDEN"
-    INVALID_SUBACCOUNT = "INVALID_SUBACCOUNT"
-    CONFLICT = "CONFLICT"
-    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
-    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
-    PRODUCT_PLATFORM_NOT_CONFIGURED = "PRODUCT_PLATFORM_NOT_CONFIGURED"
-    ORDER_NOT_FULFILLED = "ORDER_NOT_FULFILLED"
-    ORDER_NOT_IN_SUBACCOUNT = "ORDER_NOT_IN_SUBACCOUNT"
+    INVALID_INPUT = strawberry.enum_value(
+        "INVALID_INPUT", description="An input value is invalid; `field` names it."
+    )
+    NOT_FOUND = strawberry.enum_value(
+        "NOT_FOUND", description="An object the input names does not exist (or is not the caller's)."
+    )
+    FORBIDDEN = strawberry.enum_value(
+        "FORBIDDEN",
+        description="The caller may not do this, or the upstream refuses it (e.g. cancelling twice).",
+    )
+    INVALID_SUBACCOUNT = strawberry.enum_value(
+        "INVALID_SUBACCOUNT", description="The subaccount is not one of the account's."
+    )
+    CONFLICT = strawberry.enum_value(
+        "CONFLICT",
+        description="The upstream refused because of the object's state (its HTTP 409).",
+    )
+    IDEMPOTENCY_CONFLICT = strawberry.enum_value(
+        "IDEMPOTENCY_CONFLICT",
+        description="A request with the same idempotency key is still in flight: retry later with that key.",
+    )
+    IDEMPOTENCY_KEY_REUSED = strawberry.enum_value(
+        "IDEMPOTENCY_KEY_REUSED", description="The idempotency key was used before with different input."
+    )
+    PRODUCT_PLATFORM_NOT_CONFIGURED = strawberry.enum_value(
+        "PRODUCT_PLATFORM_NOT_CONFIGURED",
+        description="No product platform is configured for product offset records.",
+    )
+    ORDER_NOT_FULFILLED = strawberry.enum_value(
+        "ORDER_NOT_FULFILLED",
+        description="An order is not fulfilled yet, so it has no retirements to record.",
+    )
+    ORDER_NOT_IN_SUBACCOUNT = strawberry.enum_value(
+        "ORDER_NOT_IN_SUBACCOUNT", description="An order does not belong to the requested subaccount."
+    )
 
 
 @strawberry.type(description="An expected failure of a mutation, with the input field it concerns.")
 class UserError:
-    code: UserErrorCode
+    code: UserErrorCode = strawberry.field(description="Why it failed (stable, for programs).")
     field: list[str] | None = strawberry.field(
         description='Path to the input field at fault, e.g. `["input", "amountKg"]`; null when the '
         "whole input is."
     )
-    message: str
+    message: str = strawberry.field(description="Why it failed (for people).")
 
 
 class GatewayInputError(Exception):

@@ -16,7 +16,8 @@ import strawberry
 from gateway.products.models import currency_digits
 from gateway.schema.errors import GatewayInputError
 
-CENTS_PER_DOLLAR = 100
+#: The most cents sent upstream: a JSON integer the API (and orjson) can carry, 64-bit signed.
+MAX_UPSTREAM_CENTS = 2**63 - 1
 
 
 @strawberry.enum(description="An ISO 4217 currency code.")
@@ -109,4 +110,9 @@ class MoneyInput:
             raise GatewayInputError(
                 "The offsets API takes US dollars: use `currencyCode: USD`.", [*field, "currencyCode"]
             )
-        return self.minor_units(*field)
+        cents = self.minor_units(*field)
+        if not 0 <= cents <= MAX_UPSTREAM_CENTS:
+            raise GatewayInputError(
+                "`amount` must be between 0 and 92233720368547758.07.", [*field, "amount"]
+            )
+        return cents

@@ -12,11 +12,12 @@ import strawberry
 from gateway.backend import models
 from gateway.backend.client import CallOptions, Result
 from gateway.context import GatewayInfo
+from gateway.schema.arguments import After, Before, First, Last, SubaccountIdArg, id_argument, input_argument
 from gateway.schema.catalogue import Project
 from gateway.schema.errors import GatewayInputError
 from gateway.schema.lookahead import MaybeAwaitable, selects
 from gateway.schema.money import Money, MoneyInput
-from gateway.schema.node import Node, optional_upstream_id, upstream_id_of
+from gateway.schema.node import Node, optional_upstream_id, upstream_id_field, upstream_id_of
 from gateway.schema.pagination import PAGING_HELP, Connection, fetch_connection, page_request
 from gateway.schema.payloads import KeyedOutcome, MutationPayload, attempt_keyed
 from gateway.schema.scalars import DateTime
@@ -36,15 +37,19 @@ ORDER_INPUT_RENAMES = {
 
 @strawberry.enum(description="Lifecycle of an order.")
 class OrderState(enum.Enum):
-    PLACED = "placed"
-    FULFILLED = "fulfilled"
-    CANCELLED = "cancelled"
+    PLACED = strawberry.enum_value("placed", description="Waiting to be matched to credits.")
+    FULFILLED = strawberry.enum_value("fulfilled", description="Matched to credits, which are retired.")
+    CANCELLED = strawberry.enum_value(
+        "cancelled", description="Cancelled; a fulfilled order's price is credited."
+    )
 
 
 @strawberry.type(description="A registry retirement backing part of an order.")
 class Retirement:
-    serial_number_range: str | None
-    url: str | None
+    serial_number_range: str | None = strawberry.field(
+        description="Serial numbers of the retired credits at the registry."
+    )
+    url: str | None = strawberry.field(description="The retirement's page at the registry.")
 
 
 # Converted nested projects by upstream id, for one page of orders: a page repeats a few projects across
@@ -64,9 +69,9 @@ def _project(project: models.Project, memo: ProjectMemo | None) -> Project:
 
 @strawberry.type(description="The part of a fulfilled order that one project supplied.")
 class ProjectAllocation:
-    amount_kg: float
-    project: Project
-    retirements: list[Retirement]
+    amount_kg: float = strawberry.field(description="Credits this project supplied, in kg CO2e.")
+    project: Project = strawberry.field(description="The project.")
+    retirements: list[Retirement] = strawberry.field(description="Registry retirements of these credits.")
 
     @classmethod
     def from_backend(
@@ -86,16 +91,21 @@ class ProjectAllocation:
 
 @strawberry.type(description="An order of carbon credits.")
 class Order(Node):
+    upstream_id: str = upstream_id_field()
     order_number: str = strawberry.field(description="The number printed on the certificate.")
-    created_on: DateTime
-    amount_kg: float
+    created_on: DateTime = strawberry.field(description="When the order was placed.")
+    amount_kg: float = strawberry.field(description="Credits bought, in kg CO2e.")
     price: Money = strawberry.field(description="What the order cost (US dollars).")
-    state: OrderState
+    state: OrderState = strawberry.field(description="Where the order is in its lifecycle.")
     description: str | None = strawberry.field(description="Public text printed on the certificate.")
     metadata: str | None = strawberry.field(description="Private data of the buyer, never printed.")
     callback_url: str | None = strawberry.field(description="Where state changes are POSTed.")
-    certificate_public_url: str | None
-    certificate_download_public_url: str | None
+    certificate_public_url: str | None = strawberry.field(
+        description="Public certificate page; null when cancelled."
+    )
+    certificate_download_public_url: str | None = strawberry.field(
+        description="Certificate PDF; null when cancelled."
+    )
     project_allocations: list[ProjectAllocation] = strawberry.field(
         description="Which projects fulfilled the order (empty until it is fulfilled)."
     )
@@ -223,7 +233,10 @@ async def prefetch_links(info: GatewayInfo, orders: list[models.Order]) -> None:
 class OrderQueries:
     @strawberry.field(description="An order by id (global or upstream), optionally as seen by a subaccount.")
     async def order(
-        self, info: GatewayInfo, id: strawberry.ID, subaccount_id: strawberry.ID | None = None
+        self,
+        info: GatewayInfo,
+        id: Annotated[strawberry.ID, id_argument("order")],
+        subaccount_id: SubaccountIdArg = None,
     ) -> Order | None:
         key = (upstream_id_of(id, "Order"), optional_upstream_id(subaccount_id, "Subaccount"))
         return Order.from_backend(await info.context.loaders.orders.load(key))
@@ -232,11 +245,11 @@ class OrderQueries:
     async def orders(
         self,
         info: GatewayInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        subaccount_id: strawberry.ID | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        subaccount_id: SubaccountIdArg = None,
     ) -> Connection[Order] | None:
         subaccount = optional_upstream_id(subaccount_id, "Subaccount")
         return await list_orders(info, subaccount, first, after, last, before)
@@ -258,8 +271,13 @@ class PlaceOrderInput:
     )
     metadata: str | None = strawberry.field(default=None, description="Private data returned with the order.")
     callback_url: str | None = strawberry.field(default=None, description="URL POSTed on state changes.")
-    portfolio_id: strawberry.ID | None = None
-    subaccount_id: strawberry.ID | None = None
+    portfolio_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Portfolio to buy from (global or upstream id; default: the subaccount's or account's).",
+    )
+    subaccount_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Subaccount that buys (global or upstream id; default: the main account)."
+    )
     idempotency_key: str | None = strawberry.field(
         default=None,
         description="Retrying with the same key never buys twice (<= 512 chars). The gateway makes one if "
@@ -269,25 +287,39 @@ class PlaceOrderInput:
 
 @strawberry.input(description="Buy the credits of a car ride (deprecated upstream).")
 class PlaceRideOrderInput:
-    distance_km: float
-    description: str | None = None
-    metadata: str | None = None
-    callback_url: str | None = None
-    portfolio_id: strawberry.ID | None = None
-    subaccount_id: strawberry.ID | None = None
-    idempotency_key: str | None = None
+    distance_km: float = strawberry.field(description="Distance of the ride, in km.")
+    description: str | None = strawberry.field(
+        default=None, description="Printed on the certificate (<= 512)."
+    )
+    metadata: str | None = strawberry.field(default=None, description="Private data returned with the order.")
+    callback_url: str | None = strawberry.field(default=None, description="URL POSTed on state changes.")
+    portfolio_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Portfolio to buy from (global or upstream id)."
+    )
+    subaccount_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Subaccount that buys (global or upstream id)."
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Retrying with the same key never buys twice; the gateway makes one if absent.",
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Cancel an order.")
 class CancelOrderInput:
-    id: strawberry.ID
-    subaccount_id: strawberry.ID | None = None
-    idempotency_key: str | None = None
+    id: strawberry.ID = strawberry.field(description="The order (global or upstream id).")
+    subaccount_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The subaccount the order belongs to (global or upstream id)."
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Retrying with the same key never cancels twice; the gateway makes one if absent.",
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of an order mutation.")
 class OrderPayload(MutationPayload):
-    order: Order | None
+    order: Order | None = strawberry.field(description="The order; null when the mutation failed.")
     idempotency_key: str = strawberry.field(
         description="The idempotency key of this call (yours, or one the gateway made); retry with it."
     )
@@ -297,17 +329,17 @@ class OrderPayload(MutationPayload):
         return cls(order=outcome.converted(Order.from_backend), **outcome.payload_fields())
 
 
-@strawberry.type
+@strawberry.type(description="The result of `placeOrder`.")
 class PlaceOrderPayload(OrderPayload):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="The result of `placeRideOrder`.")
 class PlaceRideOrderPayload(OrderPayload):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="The result of `cancelOrder`.")
 class CancelOrderPayload(OrderPayload):
     pass
 
@@ -358,7 +390,9 @@ async def _run_order_call(
 @strawberry.type
 class OrderMutations:
     @strawberry.mutation(description="Place an order for carbon credits (idempotent with `idempotencyKey`).")
-    async def place_order(self, info: GatewayInfo, input: PlaceOrderInput) -> PlaceOrderPayload:
+    async def place_order(
+        self, info: GatewayInfo, input: Annotated[PlaceOrderInput, input_argument("What to buy.")]
+    ) -> PlaceOrderPayload:
         client = info.context.client
 
         async def call(opts: CallOptions) -> Result[models.Order]:
@@ -373,7 +407,9 @@ class OrderMutations:
         description="Place an order for the emissions of a car ride.",
         deprecation_reason="Deprecated upstream: quote `groundTransport`, then `placeOrder` its amountKg.",
     )
-    async def place_ride_order(self, info: GatewayInfo, input: PlaceRideOrderInput) -> PlaceRideOrderPayload:
+    async def place_ride_order(
+        self, info: GatewayInfo, input: Annotated[PlaceRideOrderInput, input_argument("The ride.")]
+    ) -> PlaceRideOrderPayload:
         client = info.context.client
 
         async def call(opts: CallOptions) -> Result[models.Order]:
@@ -387,7 +423,9 @@ class OrderMutations:
         return PlaceRideOrderPayload.from_outcome(outcome)
 
     @strawberry.mutation(description="Cancel an order (fulfilled ones too: the price is credited).")
-    async def cancel_order(self, info: GatewayInfo, input: CancelOrderInput) -> CancelOrderPayload:
+    async def cancel_order(
+        self, info: GatewayInfo, input: Annotated[CancelOrderInput, input_argument("The order to cancel.")]
+    ) -> CancelOrderPayload:
         client = info.context.client
 
         async def call(opts: CallOptions) -> Result[models.Order]:

@@ -56,8 +56,12 @@ def _constant(value: bool) -> Flag:
 
 @strawberry.type(description="Where a connection page sits in the whole list.")
 class PageInfo:
-    start_cursor: str | None
-    end_cursor: str | None
+    start_cursor: str | None = strawberry.field(
+        description="Cursor of the page's first item (null on an empty page)."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="Cursor of the page's last item (null on an empty page)."
+    )
     _has_next: strawberry.Private[Flag]
     _has_previous: strawberry.Private[Flag]
 
@@ -70,16 +74,16 @@ class PageInfo:
         return await self._has_previous()
 
 
-@strawberry.type
+@strawberry.type(description="One item of a connection page with its cursor.")
 class Edge(Generic[N]):
-    cursor: str
-    node: N
+    cursor: str = strawberry.field(description="Opaque cursor of this item, for `after`/`before`.")
+    node: N = strawberry.field(description="The item.")
 
 
-@strawberry.type
+@strawberry.type(description="One page of a list, newest first (Relay connection).")
 class Connection(Generic[N]):
-    edges: list[Edge[N]]
-    page_info: PageInfo
+    edges: list[Edge[N]] = strawberry.field(description="The page's items with their cursors.")
+    page_info: PageInfo = strawberry.field(description="Where the page sits in the whole list.")
 
     @strawberry.field(description="The page's nodes, without cursors.")
     def nodes(self) -> list[N]:

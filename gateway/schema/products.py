@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
@@ -38,6 +39,7 @@ from gateway.products.validation import (
     check_product_id,
     wire_path_to_input,
 )
+from gateway.schema.arguments import input_argument
 from gateway.schema.errors import UserError, UserErrorCode
 from gateway.schema.money import Money, MoneyInput
 from gateway.schema.node import optional_upstream_id, upstream_id_of
@@ -46,99 +48,155 @@ from gateway.schema.payloads import MutationPayload
 ProductOffsetVisibility = strawberry.enum(
     Visibility, name="ProductOffsetVisibility", description="Whether the platform shows a value publicly."
 )
+# `Visibility` is the platform model's own enum, so its GraphQL values are described here.
+_VISIBILITY_HELP = {"PUBLIC": "Shown to everyone.", "PRIVATE": "Shown only to the product's owner."}
+for _value in ProductOffsetVisibility.__strawberry_definition__.values:  # type: ignore[attr-defined]
+    _value.description = _VISIBILITY_HELP[_value.name]
 
 
 @strawberry.input(description="One project's retirement evidence within a batch.")
 class ProductOffsetProjectInput:
-    offset_provider: str
-    offset_quantity: float
-    offset_quantity_unit: str
-    offset_type: str | None = None
-    offset_provider_project_id: str | None = None
-    offset_provider_finalization_date: datetime | None = None
-    offset_provider_finalization_id: str | None = None
+    offset_provider: str = strawberry.field(description="Who supplied the credits, e.g. `CNaught`.")
+    offset_quantity: float = strawberry.field(
+        description="Credits retired for this batch from this project, in `offsetQuantityUnit`."
+    )
+    offset_quantity_unit: str = strawberry.field(description="Unit of `offsetQuantity`, e.g. `kg`.")
+    offset_type: str | None = strawberry.field(default=None, description="Kind of offset, e.g. `Removal`.")
+    offset_provider_project_id: str | None = strawberry.field(
+        default=None, description="The provider's id of the project."
+    )
+    offset_provider_finalization_date: datetime | None = strawberry.field(
+        default=None, description="When the provider finalised the retirement."
+    )
+    offset_provider_finalization_id: str | None = strawberry.field(
+        default=None, description="The provider's id of that finalisation (e.g. the order id)."
+    )
     project_id: str | None = strawberry.field(default=None, description="The registry's project id.")
-    project_name: str | None = None
-    project_location: str | None = None
-    project_type: str | None = None
-    project_url: str | None = None
-    product_type: str | None = None
-    offset_retirement_date: datetime | None = None
-    offset_vintage_start: datetime | None = None
-    offset_vintage_end: datetime | None = None
-    offset_serial_number: str | None = None
-    offset_retirement_url: str | None = None
-    offset_owner: str | None = None
-    offset_reason: str | None = None
+    project_name: str | None = strawberry.field(default=None, description="The project's name.")
+    project_location: str | None = strawberry.field(default=None, description="Where the project is.")
+    project_type: str | None = strawberry.field(default=None, description="The project's type.")
+    project_url: str | None = strawberry.field(
+        default=None, description="The project's page (absolute http(s) URL)."
+    )
+    product_type: str | None = strawberry.field(default=None, description="The kind of credit product.")
+    offset_retirement_date: datetime | None = strawberry.field(
+        default=None, description="When the credits were retired."
+    )
+    offset_vintage_start: datetime | None = strawberry.field(
+        default=None, description="Start of the credits' vintage."
+    )
+    offset_vintage_end: datetime | None = strawberry.field(
+        default=None, description="End of the credits' vintage (not before the start)."
+    )
+    offset_serial_number: str | None = strawberry.field(
+        default=None, description="Serial numbers of the retired credits."
+    )
+    offset_retirement_url: str | None = strawberry.field(
+        default=None, description="The retirement's page at the registry."
+    )
+    offset_owner: str | None = strawberry.field(default=None, description="Who owns the retired credits.")
+    offset_reason: str | None = strawberry.field(default=None, description="Why they were retired.")
 
 
 @strawberry.input(description="One production batch's offset record.")
 class ProductOffsetBatchInput:
-    batch_number: str
-    offset_total: float
-    offset_unit: str
-    task_id: str | None = None
-    offset_portfolio_id: str | None = None
-    offset_price: MoneyInput | None = None
-    offset_owner_visibility: Visibility | None = None
-    offset_reason_visibility: Visibility | None = None
-    offset_provider_order_id: str | None = None
-    certificate_link: str | None = None
-    offset_projects: list[ProductOffsetProjectInput] = strawberry.field(default_factory=list)
-    offset_owner: str | None = None
-    offset_reason: str | None = None
-    comment: str | None = None
+    batch_number: str = strawberry.field(description="The production batch's number.")
+    offset_total: float = strawberry.field(description="Emissions offset for the batch, in `offsetUnit`.")
+    offset_unit: str = strawberry.field(description="Unit of `offsetTotal`, e.g. `kg`.")
+    task_id: str | None = strawberry.field(
+        default=None, description="The platform's supplier-request task this answers, if any."
+    )
+    offset_portfolio_id: str | None = strawberry.field(
+        default=None, description="The provider's portfolio the credits came from."
+    )
+    offset_price: MoneyInput | None = strawberry.field(
+        default=None, description="What the credits cost (at most the currency's decimals)."
+    )
+    offset_owner_visibility: Visibility | None = strawberry.field(
+        default=None, description="Whether the platform shows `offsetOwner` publicly."
+    )
+    offset_reason_visibility: Visibility | None = strawberry.field(
+        default=None, description="Whether the platform shows `offsetReason` publicly."
+    )
+    offset_provider_order_id: str | None = strawberry.field(
+        default=None, description="The provider's order ids, comma-separated."
+    )
+    certificate_link: str | None = strawberry.field(
+        default=None, description="Certificate URLs, separated by single spaces."
+    )
+    offset_projects: list[ProductOffsetProjectInput] = strawberry.field(
+        description="Per-project retirement evidence.", default_factory=list
+    )
+    offset_owner: str | None = strawberry.field(default=None, description="Who owns the retired credits.")
+    offset_reason: str | None = strawberry.field(default=None, description="Why they were retired.")
+    comment: str | None = strawberry.field(default=None, description="Free text.")
 
 
-@strawberry.input
+@strawberry.input(description="Offset batches to record against one product.")
 class RecordProductOffsetsInput:
-    product_id: strawberry.ID
-    batches: list[ProductOffsetBatchInput]
+    product_id: strawberry.ID = strawberry.field(description="The platform's product id.")
+    batches: list[ProductOffsetBatchInput] = strawberry.field(
+        description="The batches, sent together as one array."
+    )
 
 
 @strawberry.input(description="Record a batch built from the caller's own fulfilled orders.")
 class OffsetProductBatchInput:
-    product_id: strawberry.ID
-    batch_number: str
+    product_id: strawberry.ID = strawberry.field(description="The platform's product id.")
+    batch_number: str = strawberry.field(
+        description="The production batch's number (with the product and orders, identifies the record)."
+    )
     order_ids: list[strawberry.ID] = strawberry.field(
         description="Fulfilled orders (global or upstream ids)."
     )
-    task_id: str | None = None
+    task_id: str | None = strawberry.field(
+        default=None, description="The platform's supplier-request task this answers, if any."
+    )
     subaccount_id: strawberry.ID | None = strawberry.field(
         default=None, description="The subaccount whose orders these are (none: the main account's)."
     )
     portfolio_id: strawberry.ID | None = strawberry.field(
         default=None, description="Sent as `offsetPortfolioId` (orders do not say which portfolio they used)."
     )
-    owner: str | None = None
-    reason: str | None = None
-    owner_visibility: Visibility | None = None
-    reason_visibility: Visibility | None = None
-    comment: str | None = None
+    owner: str | None = strawberry.field(default=None, description="Who owns the retired credits.")
+    reason: str | None = strawberry.field(default=None, description="Why they were retired.")
+    owner_visibility: Visibility | None = strawberry.field(
+        default=None, description="Whether the platform shows `owner` publicly."
+    )
+    reason_visibility: Visibility | None = strawberry.field(
+        default=None, description="Whether the platform shows `reason` publicly."
+    )
+    comment: str | None = strawberry.field(default=None, description="Free text.")
 
 
 @strawberry.type(description="One project's retirement evidence as recorded.")
 class ProductOffsetProject:
-    offset_provider: str
-    offset_quantity: float
-    offset_quantity_unit: str
-    offset_type: str | None
-    offset_provider_project_id: str | None
-    offset_provider_finalization_date: datetime | None
-    offset_provider_finalization_id: str | None
-    project_id: str | None
-    project_name: str | None
-    project_location: str | None
-    project_type: str | None
-    project_url: str | None
-    product_type: str | None
-    offset_retirement_date: datetime | None
-    offset_vintage_start: datetime | None
-    offset_vintage_end: datetime | None
-    offset_serial_number: str | None
-    offset_retirement_url: str | None
-    offset_owner: str | None
-    offset_reason: str | None
+    offset_provider: str = strawberry.field(description="Who supplied the credits.")
+    offset_quantity: float = strawberry.field(
+        description="Credits retired from this project, in `offsetQuantityUnit`."
+    )
+    offset_quantity_unit: str = strawberry.field(description="Unit of `offsetQuantity`.")
+    offset_type: str | None = strawberry.field(description="Kind of offset.")
+    offset_provider_project_id: str | None = strawberry.field(description="The provider's id of the project.")
+    offset_provider_finalization_date: datetime | None = strawberry.field(
+        description="When the provider finalised the retirement."
+    )
+    offset_provider_finalization_id: str | None = strawberry.field(
+        description="The provider's id of that finalisation."
+    )
+    project_id: str | None = strawberry.field(description="The registry's project id.")
+    project_name: str | None = strawberry.field(description="The project's name.")
+    project_location: str | None = strawberry.field(description="Where the project is.")
+    project_type: str | None = strawberry.field(description="The project's type.")
+    project_url: str | None = strawberry.field(description="The project's page.")
+    product_type: str | None = strawberry.field(description="The kind of credit product.")
+    offset_retirement_date: datetime | None = strawberry.field(description="When the credits were retired.")
+    offset_vintage_start: datetime | None = strawberry.field(description="Start of the credits' vintage.")
+    offset_vintage_end: datetime | None = strawberry.field(description="End of the credits' vintage.")
+    offset_serial_number: str | None = strawberry.field(description="Serial numbers of the retired credits.")
+    offset_retirement_url: str | None = strawberry.field(description="The retirement's page at the registry.")
+    offset_owner: str | None = strawberry.field(description="Who owns the retired credits.")
+    offset_reason: str | None = strawberry.field(description="Why they were retired.")
 
     @classmethod
     def from_record(cls, record: ProjectRecord) -> ProductOffsetProject:
@@ -147,20 +205,34 @@ class ProductOffsetProject:
 
 @strawberry.type(description="One production batch's offset record as recorded.")
 class ProductOffsetBatch:
-    batch_number: str
-    offset_total: float
-    offset_unit: str
-    task_id: str | None
-    offset_portfolio_id: str | None
-    offset_price: Money | None
-    offset_owner_visibility: Visibility | None
-    offset_reason_visibility: Visibility | None
-    offset_provider_order_id: str | None
-    certificate_link: str | None
-    offset_projects: list[ProductOffsetProject]
-    offset_owner: str | None
-    offset_reason: str | None
-    comment: str | None
+    batch_number: str = strawberry.field(description="The production batch's number.")
+    offset_total: float = strawberry.field(description="Emissions offset for the batch, in `offsetUnit`.")
+    offset_unit: str = strawberry.field(description="Unit of `offsetTotal`.")
+    task_id: str | None = strawberry.field(description="The platform's supplier-request task, if any.")
+    offset_portfolio_id: str | None = strawberry.field(
+        description="The provider's portfolio the credits came from."
+    )
+    offset_price: Money | None = strawberry.field(
+        description="What the credits cost; null if not recorded (or in a currency not listed here)."
+    )
+    offset_owner_visibility: Visibility | None = strawberry.field(
+        description="Whether the platform shows `offsetOwner` publicly."
+    )
+    offset_reason_visibility: Visibility | None = strawberry.field(
+        description="Whether the platform shows `offsetReason` publicly."
+    )
+    offset_provider_order_id: str | None = strawberry.field(
+        description="The provider's order ids, comma-separated."
+    )
+    certificate_link: str | None = strawberry.field(
+        description="Certificate URLs, separated by single spaces."
+    )
+    offset_projects: list[ProductOffsetProject] = strawberry.field(
+        description="Per-project retirement evidence."
+    )
+    offset_owner: str | None = strawberry.field(description="Who owns the retired credits.")
+    offset_reason: str | None = strawberry.field(description="Why they were retired.")
+    comment: str | None = strawberry.field(description="Free text.")
 
     @classmethod
     def from_record(cls, record: BatchRecord) -> ProductOffsetBatch:
@@ -174,12 +246,12 @@ class ProductOffsetBatch:
         return cls(**fields)
 
 
-@strawberry.type
+@strawberry.type(description="The result of `recordProductOffsets`.")
 class RecordProductOffsetsPayload(MutationPayload):
     recorded: list[ProductOffsetBatch] = strawberry.field(description="The batches now on the platform.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of `offsetProductBatch`.")
 class OffsetProductBatchPayload(MutationPayload):
     recorded: ProductOffsetBatch | None = strawberry.field(description="The batch as the platform holds it.")
 
@@ -365,7 +437,9 @@ def _offset_input_problems(input: OffsetProductBatchInput, order_ids: list[str])
 class ProductMutations:
     @strawberry.mutation(description="Record offset batches against a product on the product platform.")
     async def record_product_offsets(
-        self, info: GatewayInfo, input: RecordProductOffsetsInput
+        self,
+        info: GatewayInfo,
+        input: Annotated[RecordProductOffsetsInput, input_argument("The product and its batches.")],
     ) -> RecordProductOffsetsPayload:
         _require_write(info)
         platform: ProductPlatformClient | None = info.context.products
@@ -388,7 +462,9 @@ class ProductMutations:
         description="Record one production batch built from the caller's fulfilled orders; never twice."
     )
     async def offset_product_batch(
-        self, info: GatewayInfo, input: OffsetProductBatchInput
+        self,
+        info: GatewayInfo,
+        input: Annotated[OffsetProductBatchInput, input_argument("The product, batch and orders.")],
     ) -> OffsetProductBatchPayload:
         _require_write(info)
         platform: ProductPlatformClient | None = info.context.products

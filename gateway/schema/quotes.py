@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
 from gateway.backend import models
 from gateway.backend.errors import BadRequestError
 from gateway.context import GatewayInfo
+from gateway.schema.arguments import SubaccountIdArg, input_argument
 from gateway.schema.catalogue import Portfolio, load_portfolio
 from gateway.schema.errors import to_graphql_error
 from gateway.schema.money import Money
@@ -22,56 +23,73 @@ from gateway.schema.node import optional_upstream_id
 
 @strawberry.enum(description="Which price list a quote uses.")
 class QuoteSource(enum.Enum):
-    API = "api"
-    CHECKOUT = "checkout"
+    API = strawberry.enum_value("api", description="The price list of API orders.")
+    CHECKOUT = strawberry.enum_value("checkout", description="The price list of checkout sessions.")
 
 
-@strawberry.enum
+@strawberry.enum(description="The vehicle of a ground-transport trip.")
 class VehicleType(enum.Enum):
-    PASSENGER_CAR_VAN_OR_SUV = "passenger_car_van_or_suv"
-    SMALL_BUS = "small_bus"
-    SCHOOL_BUS = "school_bus"
-    COACH_BUS = "coach_bus"
+    PASSENGER_CAR_VAN_OR_SUV = strawberry.enum_value(
+        "passenger_car_van_or_suv", description="A passenger car, van or SUV."
+    )
+    SMALL_BUS = strawberry.enum_value("small_bus", description="A small bus.")
+    SCHOOL_BUS = strawberry.enum_value("school_bus", description="A school bus.")
+    COACH_BUS = strawberry.enum_value("coach_bus", description="A coach bus.")
 
 
 @strawberry.input(description="Emissions already known, in kg CO2e.")
 class MassQuoteInput:
-    amount_kg: float
+    amount_kg: float = strawberry.field(description="The emissions to offset, in kg CO2e.")
 
 
-@strawberry.input
+@strawberry.input(description="A passenger trip by its distance.")
 class DistanceQuoteInput:
-    distance_km: float
+    distance_km: float = strawberry.field(description="Distance travelled, in km.")
 
 
-@strawberry.input
+@strawberry.input(description="A freight shipment by its mass and distance.")
 class FreightQuoteInput:
-    freight_mass_kg: float
-    distance_km: float
+    freight_mass_kg: float = strawberry.field(description="Mass of the freight, in kg.")
+    distance_km: float = strawberry.field(description="Distance shipped, in km.")
 
 
-@strawberry.input
+@strawberry.input(description="A ground-transport trip by vehicle and distance.")
 class GroundTransportQuoteInput:
-    distance_km: float
-    vehicle_type: VehicleType
+    distance_km: float = strawberry.field(description="Distance travelled, in km.")
+    vehicle_type: VehicleType = strawberry.field(description="The vehicle used.")
 
 
-@strawberry.input
+@strawberry.input(description="A year of office space by its floor area.")
 class OfficeSpaceQuoteInput:
-    square_footage: float
+    square_footage: float = strawberry.field(description="Floor area, in square feet.")
 
 
 @strawberry.input(one_of=True, description="Exactly one kind of activity to quote.")
 class QuoteInput:
-    mass: MassQuoteInput | None = strawberry.UNSET
-    flight: DistanceQuoteInput | None = strawberry.UNSET
-    train: DistanceQuoteInput | None = strawberry.UNSET
-    air_freight: FreightQuoteInput | None = strawberry.UNSET
-    ground_freight: FreightQuoteInput | None = strawberry.UNSET
-    ground_transport: GroundTransportQuoteInput | None = strawberry.UNSET
-    office_space: OfficeSpaceQuoteInput | None = strawberry.UNSET
+    mass: MassQuoteInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Emissions already known, in kg CO2e."
+    )
+    flight: DistanceQuoteInput | None = strawberry.field(
+        default=strawberry.UNSET, description="A passenger flight."
+    )
+    train: DistanceQuoteInput | None = strawberry.field(
+        default=strawberry.UNSET, description="A passenger train trip."
+    )
+    air_freight: FreightQuoteInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Freight by air."
+    )
+    ground_freight: FreightQuoteInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Freight by road or rail."
+    )
+    ground_transport: GroundTransportQuoteInput | None = strawberry.field(
+        default=strawberry.UNSET, description="A trip by car or bus."
+    )
+    office_space: OfficeSpaceQuoteInput | None = strawberry.field(
+        default=strawberry.UNSET, description="A year of office space."
+    )
     ride: DistanceQuoteInput | None = strawberry.field(
         default=strawberry.UNSET,
+        description="A car ride (deprecated upstream).",
         deprecation_reason="Deprecated upstream: use `groundTransport` with PASSENGER_CAR_VAN_OR_SUV.",
     )
 
@@ -91,7 +109,7 @@ _QUOTE_KINDS: dict[str, tuple[type[models.QuoteParams], str]] = {
 
 @strawberry.type(description="What offsetting would cost now; quotes are not stored upstream.")
 class Quote:
-    amount_kg: float
+    amount_kg: float = strawberry.field(description="Credits needed, in kg CO2e.")
     price: Money = strawberry.field(description="What the credits would cost (US dollars).")
     _portfolio_id: strawberry.Private[str | None]
     _subaccount_id: strawberry.Private[str | None]
@@ -130,10 +148,17 @@ class QuoteQueries:
     async def quote(
         self,
         info: GatewayInfo,
-        input: QuoteInput,
-        portfolio_id: strawberry.ID | None = None,
-        source: QuoteSource | None = None,
-        subaccount_id: strawberry.ID | None = None,
+        input: Annotated[QuoteInput, input_argument("The activity whose emissions to price.")],
+        portfolio_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Portfolio to price in, global or upstream id (default: the subaccount's)."
+            ),
+        ] = None,
+        source: Annotated[
+            QuoteSource | None, strawberry.argument(description="Which price list to use (default: API).")
+        ] = None,
+        subaccount_id: SubaccountIdArg = None,
     ) -> Quote | None:
         portfolio = optional_upstream_id(portfolio_id, "Portfolio")
         subaccount = optional_upstream_id(subaccount_id, "Subaccount")
@@ -158,7 +183,7 @@ def _quote_params(
 ) -> tuple[str, models.QuoteParams]:
     """The chosen quote kind and its backend params."""
     kind, fields = _chosen(input)
-    source_value = None if source is None else models.QuoteSource(source.value)
+    source_value = None if source is None else models.QuoteSource(source.name.lower())
     return kind, _QUOTE_KINDS[kind][0](**fields, portfolio_id=portfolio_id, source=source_value)
 
 

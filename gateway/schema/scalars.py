@@ -11,6 +11,7 @@ import re
 from datetime import datetime
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.file_uploads import Upload
 
 __all__ = ["DateTime", "DecimalScalar", "Upload", "read_upload"]
@@ -18,7 +19,7 @@ __all__ = ["DateTime", "DecimalScalar", "Upload", "read_upload"]
 DateTime = datetime
 
 #: Longest decimal text accepted: far beyond any amount of money, short enough to parse in no time.
-MAX_DECIMAL_CHARACTERS = 40
+MAX_DECIMAL_CHARACTERS = 100
 _DECIMAL_TEXT = re.compile(r"^-?\d+(\.\d+)?$")
 
 
@@ -31,16 +32,21 @@ def parse_decimal(value: object) -> decimal.Decimal:
     """A `Decimal` from a string such as ``"12.34"`` or a JSON number; anything else is refused.
 
     Strings keep every digit; numbers are read through their shortest text (``12.34`` -> ``12.34``), so a
-    float's binary rounding never shows. Exponents, NaN and infinities are refused.
+    float's binary rounding never shows. Exponents, NaN, infinities and texts longer than
+    `MAX_DECIMAL_CHARACTERS` are refused with a `GraphQLError`: graphql-core reports that as the client's
+    mistake, where any other exception would be logged as a bug of ours.
     """
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValueError('Decimal must be a string such as "12.34" (or a number)')
-    text = value if isinstance(value, str) else repr(value)
-    if isinstance(value, int):
-        text = str(value)
-    if len(text) > MAX_DECIMAL_CHARACTERS or not _DECIMAL_TEXT.match(text.strip()):
-        raise ValueError(f'Decimal must be a plain decimal number such as "12.34", got {text[:20]!r}')
-    return decimal.Decimal(text.strip())
+        raise GraphQLError('Decimal must be a string such as "12.34" (or a number)')
+    text = (
+        str(value) if isinstance(value, int) else value if isinstance(value, str) else repr(value)
+    ).strip()
+    if len(text) > MAX_DECIMAL_CHARACTERS or not _DECIMAL_TEXT.match(text):
+        raise GraphQLError(
+            f'Decimal must be a plain decimal number such as "12.34", at most {MAX_DECIMAL_CHARACTERS} '
+            f"characters; got {text[:20]!r}"
+        )
+    return decimal.Decimal(text)
 
 
 DecimalScalar = strawberry.scalar(
@@ -48,7 +54,7 @@ DecimalScalar = strawberry.scalar(
     description=(
         "A decimal number of any size, with every digit kept, sent as a string in plain notation "
         '("31.90", "0.016"), so neither a 32-bit limit nor float rounding ever applies. Accepted as such a '
-        "string or as a JSON number."
+        "string (at most 100 characters) or as a JSON number."
     ),
     serialize=serialize_decimal,
     parse_value=parse_decimal,

@@ -3,7 +3,6 @@ default portfolio and impact."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Self
 
 import strawberry
@@ -12,10 +11,11 @@ from gateway.backend import models
 from gateway.backend.client import Result
 from gateway.context import GatewayInfo
 from gateway.ids import to_global_id
+from gateway.schema.arguments import After, Before, First, From, Last, To, id_argument, input_argument
 from gateway.schema.catalogue import Portfolio, load_portfolio
 from gateway.schema.errors import GatewayInputError
 from gateway.schema.impact import HostedImpactPage, ImpactData, fetch_hosted_page, fetch_impact
-from gateway.schema.node import Node, optional_upstream_id, upstream_id_of
+from gateway.schema.node import Node, optional_upstream_id, upstream_id_field, upstream_id_of
 from gateway.schema.orders import Order, list_orders
 from gateway.schema.pagination import PAGING_HELP, Connection, PageRequest, fetch_connection, page_request
 from gateway.schema.payloads import KeyedOutcome, MutationPayload, Outcome, attempt, attempt_keyed
@@ -26,11 +26,14 @@ MAX_LOGO_BYTES = 5 * 1024 * 1024
 
 @strawberry.type(description="A subaccount: a customer of yours with its own orders, impact and defaults.")
 class Subaccount(Node):
-    name: str
-    email: str | None
-    created_on: DateTime
+    upstream_id: str = upstream_id_field()
+    name: str = strawberry.field(description="The subaccount's name.")
+    email: str | None = strawberry.field(description="The subaccount's contact email.")
+    created_on: DateTime = strawberry.field(description="When the subaccount was created.")
     logo_url: str | None = strawberry.field(description="Hosted copy of the logo (query string may vary).")
-    default_portfolio_upstream_id: str | None
+    default_portfolio_upstream_id: str | None = strawberry.field(
+        description="Upstream id of its default portfolio (null: the account's)."
+    )
 
     @strawberry.field(description="The portfolio its orders use by default (null: the account's default).")
     async def default_portfolio(self, info: GatewayInfo) -> Portfolio | None:
@@ -42,10 +45,10 @@ class Subaccount(Node):
     async def orders(
         self,
         info: GatewayInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Order] | None:
         return await list_orders(info, self.upstream_id, first, after, last, before)
 
@@ -53,8 +56,8 @@ class Subaccount(Node):
     async def impact(
         self,
         info: GatewayInfo,
-        from_: Annotated[DateTime | None, strawberry.argument(name="from")] = None,
-        to: datetime | None = None,
+        from_: From = None,
+        to: To = None,
     ) -> ImpactData | None:
         return await fetch_impact(info, self.upstream_id, from_, to)
 
@@ -85,17 +88,19 @@ fetch_subaccount_node = load_subaccount
 @strawberry.type
 class SubaccountQueries:
     @strawberry.field(description="A subaccount by id (global or upstream).")
-    async def subaccount(self, info: GatewayInfo, id: strawberry.ID) -> Subaccount | None:
+    async def subaccount(
+        self, info: GatewayInfo, id: Annotated[strawberry.ID, id_argument("subaccount")]
+    ) -> Subaccount | None:
         return await load_subaccount(info, upstream_id_of(id, "Subaccount"))
 
     @strawberry.field(description="Subaccounts, newest first (a Relay connection). " + PAGING_HELP)
     async def subaccounts(
         self,
         info: GatewayInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Subaccount] | None:
         return await list_subaccounts(info, page_request(first, after, last, before))
 
@@ -126,58 +131,71 @@ async def list_subaccounts(info: GatewayInfo, request: PageRequest) -> Connectio
 # --- mutations ---------------------------------------------------------------------------------------
 
 
-@strawberry.input
+@strawberry.input(description="A new subaccount.")
 class CreateSubaccountInput:
     name: str = strawberry.field(description="Shown on its impact page (<= 512).")
-    email: str | None = None
-    default_portfolio_id: strawberry.ID | None = None
+    email: str | None = strawberry.field(default=None, description="Contact email.")
+    default_portfolio_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Default portfolio of its orders (global or upstream id)."
+    )
     logo_url: str | None = strawberry.field(
         default=None, description="Public image URL; the upstream rehosts it."
     )
-    idempotency_key: str | None = None
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Retrying with the same key never creates two; the gateway makes one if absent.",
+    )
 
 
 @strawberry.input(description="A full replacement: an omitted `email` or `defaultPortfolioId` is cleared.")
 class UpdateSubaccountInput:
-    id: strawberry.ID
-    name: str
-    email: str | None = None
-    default_portfolio_id: strawberry.ID | None = None
+    id: strawberry.ID = strawberry.field(description="The subaccount (global or upstream id).")
+    name: str = strawberry.field(description="The new name.")
+    email: str | None = strawberry.field(default=None, description="The new contact email (null clears it).")
+    default_portfolio_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The new default portfolio (null: inherit the account's)."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Delete a subaccount that has no orders.")
 class DeleteSubaccountInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The subaccount (global or upstream id).")
 
 
 @strawberry.input(
     description="Give exactly one of `logoUrl` (public image URL) and `file` (multipart upload)."
 )
 class SetSubaccountLogoInput:
-    id: strawberry.ID
-    logo_url: str | None = None
+    id: strawberry.ID = strawberry.field(description="The subaccount (global or upstream id).")
+    logo_url: str | None = strawberry.field(
+        default=None, description="A public image URL the upstream downloads."
+    )
     file: Upload | None = strawberry.field(
         default=None, description="PNG, JPEG, WebP or SVG, at most 5 MiB (GraphQL multipart request spec)."
     )
 
 
-@strawberry.input
+@strawberry.input(description="Remove a subaccount's logo.")
 class RemoveSubaccountLogoInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The subaccount (global or upstream id).")
 
 
-@strawberry.type
+@strawberry.type(description="The result of a subaccount mutation.")
 class SubaccountPayload(MutationPayload):
-    subaccount: Subaccount | None
+    subaccount: Subaccount | None = strawberry.field(
+        description="The subaccount; null when the mutation failed."
+    )
 
     @classmethod
     def from_outcome(cls, outcome: Outcome[models.Subaccount]) -> Self:
         return cls(subaccount=outcome.converted(Subaccount.from_backend), **outcome.payload_fields())
 
 
-@strawberry.type
+@strawberry.type(description="The result of `createSubaccount`.")
 class CreateSubaccountPayload(MutationPayload):
-    subaccount: Subaccount | None
+    subaccount: Subaccount | None = strawberry.field(
+        description="The new subaccount; null when it was not created."
+    )
     idempotency_key: str = strawberry.field(
         description="The idempotency key of this call (yours, or one the gateway made); retry with it."
     )
@@ -187,22 +205,22 @@ class CreateSubaccountPayload(MutationPayload):
         return cls(subaccount=outcome.converted(Subaccount.from_backend), **outcome.payload_fields())
 
 
-@strawberry.type
+@strawberry.type(description="The result of `updateSubaccount`.")
 class UpdateSubaccountPayload(SubaccountPayload):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="The result of `setSubaccountLogo`.")
 class SetSubaccountLogoPayload(SubaccountPayload):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="The result of `removeSubaccountLogo`.")
 class RemoveSubaccountLogoPayload(SubaccountPayload):
     pass
 
 
-@strawberry.type
+@strawberry.type(description="The result of `deleteSubaccount`.")
 class DeleteSubaccountPayload(MutationPayload):
     deleted_subaccount_upstream_id: str | None = strawberry.field(
         description="Upstream id of the deleted subaccount; null when nothing was deleted."
@@ -247,7 +265,9 @@ def _primed(info: GatewayInfo, subaccount: models.Subaccount) -> models.Subaccou
 class SubaccountMutations:
     @strawberry.mutation(description="Create a subaccount (idempotent with `idempotencyKey`).")
     async def create_subaccount(
-        self, info: GatewayInfo, input: CreateSubaccountInput
+        self,
+        info: GatewayInfo,
+        input: Annotated[CreateSubaccountInput, input_argument("The subaccount to create.")],
     ) -> CreateSubaccountPayload:
         context = info.context
 
@@ -270,7 +290,9 @@ class SubaccountMutations:
 
     @strawberry.mutation(description="Replace a subaccount's name, email and default portfolio.")
     async def update_subaccount(
-        self, info: GatewayInfo, input: UpdateSubaccountInput
+        self,
+        info: GatewayInfo,
+        input: Annotated[UpdateSubaccountInput, input_argument("The subaccount and its new fields.")],
     ) -> UpdateSubaccountPayload:
         context = info.context
 
@@ -294,7 +316,9 @@ class SubaccountMutations:
 
     @strawberry.mutation(description="Delete a subaccount (the upstream refuses when it has orders).")
     async def delete_subaccount(
-        self, info: GatewayInfo, input: DeleteSubaccountInput
+        self,
+        info: GatewayInfo,
+        input: Annotated[DeleteSubaccountInput, input_argument("The subaccount to delete.")],
     ) -> DeleteSubaccountPayload:
         context = info.context
 
@@ -312,7 +336,9 @@ class SubaccountMutations:
 
     @strawberry.mutation(description="Set a subaccount's logo from a public URL or an uploaded file.")
     async def set_subaccount_logo(
-        self, info: GatewayInfo, input: SetSubaccountLogoInput
+        self,
+        info: GatewayInfo,
+        input: Annotated[SetSubaccountLogoInput, input_argument("The subaccount and its logo.")],
     ) -> SetSubaccountLogoPayload:
         async def call() -> models.Subaccount:
             return _primed(info, await _set_logo(info, input))
@@ -322,7 +348,9 @@ class SubaccountMutations:
 
     @strawberry.mutation(description="Remove a subaccount's logo.")
     async def remove_subaccount_logo(
-        self, info: GatewayInfo, input: RemoveSubaccountLogoInput
+        self,
+        info: GatewayInfo,
+        input: Annotated[RemoveSubaccountLogoInput, input_argument("The subaccount.")],
     ) -> RemoveSubaccountLogoPayload:
         context = info.context
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterable
+from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
 
 from gateway.backend import models
 from gateway.context import GatewayContext, GatewayInfo, build_context, key_fingerprint
+from gateway.schema.arguments import SubaccountIdArg
 from gateway.schema.errors import translated
 from gateway.schema.node import optional_upstream_id, upstream_id_of
 from gateway.schema.orders import Order, OrderState
@@ -29,7 +31,7 @@ class OrderUpdate:
     )
 
 
-@strawberry.type
+@strawberry.type(description="What can be watched live: order state changes.")
 class OrderSubscriptions:
     @strawberry.subscription(
         description="Live state changes of orders. With `ids`: those orders, starting with each one's "
@@ -39,8 +41,11 @@ class OrderSubscriptions:
     async def order_updates(
         self,
         info: GatewayInfo,
-        ids: list[strawberry.ID] | None = None,
-        subaccount_id: strawberry.ID | None = None,
+        ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description=f"Orders to watch (global or upstream ids, at most {MAX_IDS})."),
+        ] = None,
+        subaccount_id: SubaccountIdArg = None,
     ) -> AsyncGenerator[OrderUpdate, None]:
         context = info.context
         order_ids = _order_ids(ids)

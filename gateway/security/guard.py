@@ -121,7 +121,7 @@ class OperationGuard(SchemaExtension):
         await self._charge(principal, self.requested)
 
     def _add_to_request_total(self) -> None:
-        """Count this operation into its request's total.
+        """Count this operation into its batch's total (only a JSON-array batch keeps one: see the view).
 
         A batch's operations share one context and, together, one cost maximum; checked and added with no
         await in between, so operations running concurrently cannot race past it.

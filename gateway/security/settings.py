@@ -128,10 +128,23 @@ class SecuritySettings(BaseSettings):
             raise ValueError(f"an HS256 secret must be at least {MIN_HS256_SECRET_BYTES} bytes")
         return value
 
+    @field_validator("jwt_subaccount_claim")
+    @classmethod
+    def _check_subaccount_claim(cls, value: str) -> str:
+        if value in _RESERVED_JWT_CLAIMS:
+            raise ValueError(
+                f"must not be a registered or scope claim ({', '.join(sorted(_RESERVED_JWT_CLAIMS))})"
+            )
+        return value
+
     @property
     def credentials_configured(self) -> bool:
         """True when callers must present a client token or a JWT."""
         return self.clients_file is not None or self.jwt_secret is not None or self.jwt_jwks_url is not None
+
+
+#: Claims with another meaning: binding a tenant by `sub`, `aud`, ... would bind it to something else.
+_RESERVED_JWT_CLAIMS = frozenset({"exp", "nbf", "iat", "iss", "aud", "sub", "jti", "scope", "scopes"})
 
 
 def _has_host(url: str) -> bool:

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections import Counter, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 from gateway.subscriptions.events import OrderEvent, rank
+
+#: Orders one subscription remembers the last state of (a list subscription hears of every new order). An
+#: order forgotten this way is reported again as new (``previousState: null``) if it changes much later.
+MAX_REMEMBERED = 10_000
 
 
 class Signal(enum.Enum):
@@ -53,7 +57,7 @@ class Subscription:
         self._queue: asyncio.Queue[OrderEvent | Signal] = asyncio.Queue()
         self._queue_size = queue_size
         self._ended = False
-        self._told: dict[str, str] = {}  # order id -> last state this subscriber was sent
+        self._told: OrderedDict[str, str] = OrderedDict()  # order id -> last state this subscriber was sent
 
     def offer(self, event: OrderEvent) -> None:
         """Queue `event` if it is for this subscriber (called for every event of its partition)."""
@@ -83,6 +87,9 @@ class Subscription:
         if previous is not None and rank(state) <= rank(previous):
             return False, previous
         self._told[order_id] = state
+        self._told.move_to_end(order_id)
+        if len(self._told) > MAX_REMEMBERED:
+            self._told.popitem(last=False)
         return True, previous
 
 

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 from strawberry.asgi import GraphQL
+from strawberry.extensions import SchemaExtension
 
 from gateway.backend.client import OffsetsClient
 from gateway.config import Settings
@@ -18,7 +19,7 @@ from gateway.subscriptions.broker import Broker, MemoryBroker, RedisBroker
 from gateway.subscriptions.feed import WEBHOOK_PATH, FeedConfig, Observer, OrderFeed
 from gateway.subscriptions.shutdown import FEED_ATTRIBUTE
 from gateway.subscriptions.tokens import CallbackTokens, load_secret
-from gateway.subscriptions.transport import configure_view
+from gateway.subscriptions.transport import StreamingTransportRequired, configure_view
 from gateway.subscriptions.webhook import webhook_routes
 
 #: Where the embedded sandbox sends the callbacks of orders the embedded gateway placed: a label routed
@@ -36,6 +37,11 @@ def configure_transports(view: GraphQL[Any, Any], settings: Settings) -> None:
         max_message_bytes=settings.subscription_max_message_bytes,
         allowed_origins=settings.security.cors_origins,
     )
+
+
+def subscription_extensions() -> list[type[SchemaExtension]]:
+    """Schema extensions of the subscription layer (a subscription needs a streaming transport)."""
+    return [StreamingTransportRequired]
 
 
 def subscription_routes() -> list[BaseRoute]:

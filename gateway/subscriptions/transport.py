@@ -26,8 +26,11 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
+from graphql import GraphQLError
+from starlette.requests import Request
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.extensions import SchemaExtension
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
 from strawberry.http.websocket_origin import normalize_allowed_origins
 from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -36,6 +39,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
     SubscribeMessage,
 )
+from strawberry.types.graphql import OperationType
 
 from gateway.auth.authenticate import Authenticator
 from gateway.auth.errors import AuthenticationError
@@ -44,6 +48,7 @@ from gateway.auth.principal import READ, Principal
 from gateway.context import GatewayContext, key_fingerprint
 from gateway.subscriptions.feed import OrderFeed, refused
 from gateway.subscriptions.webhook import FEED_KEY
+from gateway.view import prefers_event_stream
 
 GOING_AWAY = 1001
 MESSAGE_TOO_BIG = 1009
@@ -217,3 +222,23 @@ def _adapter(max_bytes: int) -> type[TextFrames]:
 
     ConfiguredTextFrames.max_bytes = max_bytes
     return ConfiguredTextFrames
+
+
+class StreamingTransportRequired(SchemaExtension):
+    """Refuses a subscription sent as a plain HTTP request (strawberry would run it as a query and fail):
+    ``BAD_REQUEST`` naming the two transports that carry one."""
+
+    async def on_execute(self) -> AsyncGenerator[None, None]:
+        context = self.execution_context
+        if context.operation_type is OperationType.SUBSCRIPTION and _plain_http(context.context):
+            message = (
+                "subscriptions run over WebSocket (graphql-transport-ws) or Server-Sent Events "
+                "(POST with `Accept: text/event-stream`) at /graphql"
+            )
+            raise GraphQLError(message, extensions={"code": "BAD_REQUEST"})
+        yield
+
+
+def _plain_http(context: object) -> bool:
+    request = getattr(context, "request", None)
+    return isinstance(request, Request) and not prefers_event_stream(request.headers.get("accept"))

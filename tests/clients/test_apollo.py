@@ -23,7 +23,7 @@ def apollo(client_gateway: ClientGateway, run_node: RunNode) -> dict[str, Any]:
 
 def test_readme_client_normalises_every_node_type(apollo: dict[str, Any]) -> None:
     result = ok(apollo, "readmeClientNormalisesEveryNode")
-    assert result["typenames"] == result["schemaNodeTypes"]
+    assert result["typenames"] == result["schemaNodeTypes"] == result["possibleTypesOfNode"]
     assert set(result["schemaNodeTypes"]) >= {"Order", "Portfolio", "Project", "Subaccount"}
     # The rename came back on another query; the earlier query reads the same normalised entity.
     assert result["renamedInEarlierQuery"] == "Apollo renamed"

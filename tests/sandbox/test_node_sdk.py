@@ -3,8 +3,8 @@
 The SDK (``@cnaught/cnaught-node-sdk`` 2.8.0, the newest on the npm registry, installed by ``scripts/test``
 into ``tests/sandbox/node_sdk``) calls every method it has against the sandbox the CLI serves, with an
 arbitrary key, and must see the documented answers: shapes, test vectors, idempotent replays and typed
-``CNaughtError``s built from the problem documents. Its checkout-session methods are left out: 2.8.0 still
-uses the paths CNaught retired in 2024-05 (``/orders/checkout-session``), which the sandbox does not serve.
+``CNaughtError``s built from the problem documents. Its checkout-session methods use the paths CNaught
+retired in 2024-05 (``/orders/checkout-session``), which the sandbox serves as deprecated aliases.
 """
 
 from __future__ import annotations
@@ -130,6 +130,30 @@ def test_subaccounts_and_scoping(sdk: dict[str, Any]) -> None:
     assert scoped["subaccount_id"] == sub["id"]
     assert [o["id"] for o in ok(sdk, "subaccountOrders")["data"]] == [scoped["id"]]
     assert ok(sdk, "getImpactHostedPageConfig")["url"].endswith("/" + sub["id"])
+
+
+def test_checkout_sessions_on_the_pre_2024_05_paths(sdk: dict[str, Any], cli_port: int) -> None:
+    session = ok(sdk, "createCheckoutSession")
+    assert (session["status"], session["amount_kg"], session["price_usd_cents"]) == ("open", 50, 100)
+    assert session["checkout_url"] == f"https://checkout.cnaught.com/pay/{session['id']}"
+    assert "state" not in session  # that era's shape
+    assert ok(sdk, "getCheckoutSession") == session
+    scoped = ok(sdk, "subaccountCheckoutSession")
+    assert scoped["subaccount_id"] == ok(sdk, "createSubaccount")["id"]
+    assert scoped["order_description"] == "gift"
+    no_email = error(sdk, "checkoutWithoutEmail")
+    assert (no_email["status"], no_email["type"]) == (400, ERRORS + "invalid-parameters")
+    assert "email" in no_email["errors"]
+    assert "amount_kg" in error(sdk, "checkoutTooCheap")["errors"]  # below the $0.50 minimum
+    assert error(sdk, "missingCheckoutSession")["status"] == 404
+    # The same session on today's path, in today's shape.
+    current = httpx.get(
+        f"http://127.0.0.1:{cli_port}/v1/checkout/sessions/{session['id']}",
+        headers={"Authorization": "Bearer any-key-a-newcomer-types"},
+    ).json()
+    assert current["state"] == "open" and {k: v for k, v in current.items() if k != "state"} == {
+        k: v for k, v in session.items() if k != "status"
+    }
 
 
 def test_impact_catalogue_and_auth(sdk: dict[str, Any]) -> None:

@@ -191,6 +191,28 @@ def test_checkout_and_impact_match_the_document(api: httpx.Client) -> None:
     check(api.get("/v1/impact/data", params={"from": "2024-01-01T00:00:00Z"}), "/impact/data")
 
 
+def test_deprecated_checkout_paths_match_the_document(api: httpx.Client) -> None:
+    body = {
+        "email": "b@x.test",
+        "amount_kg": 100,
+        "success_url": "https://x.test/ok",
+        "cancel_url": "https://x.test",
+    }
+    created = api.post("/v1/orders/checkout-session", json=body)
+    session = check(created, "/orders/checkout-session")
+    assert session["status"] == "open" and "state" not in session
+    assert created.headers["deprecation"] == "@1714521600"
+    assert created.headers["link"] == '</v1/checkout/sessions>; rel="successor-version"'
+    again = api.get(f"/v1/orders/checkout-session/{session['id']}")
+    assert check(again, "/orders/checkout-session/{id}") == session
+    check(api.post("/v1/orders/checkout-session", json={**body, "email": ""}), "/orders/checkout-session")
+    legacy = [
+        DOC["paths"]["/orders/checkout-session"]["post"],
+        DOC["paths"]["/orders/checkout-session/{id}"]["get"],
+    ]
+    assert all(operation["deprecated"] is True for operation in legacy)
+
+
 def test_documented_refusals_match_the_document(api: httpx.Client) -> None:
     order = check(api.post("/v1/orders", json={"amount_kg": 3}), "/orders")
     check(api.post(f"/v1/orders/{order['id']}/cancel"), "/orders/{id}/cancel")

@@ -84,6 +84,7 @@ OPERATIONS: dict[str, str] = {
         'cancelUrl: "https://shop.test/no", subaccountId: $id}) { checkoutSession { upstreamId } '
         "userErrors { code } } }"
     ),
+    "orderUpdates": "subscription($id: ID) { orderUpdates(subaccountId: $id) { order { upstreamId } } }",
     "offsetProductBatch": (
         'mutation($id: ID) { offsetProductBatch(input: {productId: "p1", batchNumber: "b1", '
         "orderIds: [], subaccountId: $id}) { __typename } }"
@@ -119,7 +120,7 @@ def ids_around(other: str) -> st.SearchStrategy[str]:
 def test_every_root_field_naming_a_subaccount_is_exercised() -> None:
     """A new root field with a `subaccountId` (argument or input field) must be added to OPERATIONS."""
     schema = build_schema()._schema
-    roots = [schema.query_type, schema.mutation_type]
+    roots = [schema.query_type, schema.mutation_type, schema.subscription_type]
     naming = {
         name
         for root in roots
@@ -190,7 +191,13 @@ def run_bound(query: str, variables: dict[str, Any], schema: Any = SCHEMA) -> tu
         async with httpx.AsyncClient(transport=upstream.transport()) as http:
             backend = OffsetsClient(http, base_url=BASE, api_key=KEY, retry=RetryPolicy(max_attempts=1))
             context = await build_context(None, None, client=backend, settings=SETTINGS, principal=principal)
-            return await schema.execute(query, variable_values=variables, context_value=context)
+            if not query.startswith("subscription"):
+                return await schema.execute(query, variable_values=variables, context_value=context)
+            stream = await schema.subscribe(query, variable_values=variables, context_value=context)
+            try:  # the first event, or the error that ends the subscription
+                return await anext(stream)
+            finally:
+                await stream.aclose()
 
     return asyncio.run(execute()), upstream
 
@@ -241,11 +248,15 @@ def others(secure: SecureSetup) -> list[str]:
     return made
 
 
+#: Subscriptions run over WebSocket/SSE; in process (above) they run through the same guard and resolver.
+HTTP_OPERATIONS = {k: v for k, v in OPERATIONS.items() if not v.startswith("subscription")}
+
+
 def _send_as_bound(gateway: Gateway, secure: SecureSetup, field: str, value: str) -> str:
     """Send one operation as the bound writer; return the response text, having checked the sandbox saw
     nothing about any subaccount but the bound one."""
     secure.request_log.clear()
-    response = gateway.post(OPERATIONS[field], {"id": value}, token=secure.token("bound_writer"))
+    response = gateway.post(HTTP_OPERATIONS[field], {"id": value}, token=secure.token("bound_writer"))
     assert response.status_code == 200, response.text
     for entry in secure.request_log.entries:
         assert entry.headers.get("x-subaccount-id") in (None, secure.sub_a), (field, value, entry.path)
@@ -259,7 +270,7 @@ def test_over_http_another_tenants_ids_in_every_form_reach_nothing(
 ) -> None:
     for other in others:
         forms = [other, f"Subaccount:{other}", old_global_id("Subaccount", other)]
-        for field in OPERATIONS:
+        for field in HTTP_OPERATIONS:
             for value in forms:
                 assert "Tenant B" not in _send_as_bound(gateway, secure, field, value)
     # Nothing of theirs changed: names, logos, existence.
@@ -276,6 +287,6 @@ def test_over_http_another_tenants_ids_in_every_form_reach_nothing(
 def test_over_http_generated_ids_reach_no_other_subaccount(
     gateway: Gateway, secure: SecureSetup, others: list[str], data: st.DataObject
 ) -> None:
-    field = data.draw(st.sampled_from(sorted(OPERATIONS)))
+    field = data.draw(st.sampled_from(sorted(HTTP_OPERATIONS)))
     value = data.draw(ids_around(data.draw(st.sampled_from(others))))
     assert "Tenant B" not in _send_as_bound(gateway, secure, field, value)

@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from gateway.auth.clients import hash_token
 from gateway.auth.errors import AuthenticationError
 from gateway.auth.jwt import BindingRule
+from gateway.security.settings import SecuritySettings
 from tests.security.conftest import Gateway, SecureSetup, make_jwt
 
 PLACE = (
@@ -186,3 +188,9 @@ def test_a_blank_or_malformed_binding_refuses_start_up_in_one_line(tmp_path: Pat
     assert len(lines) == 1, done.stderr
     assert "GATEWAY_CLIENTS_FILE" in lines[0] and "clients[1] ('acme-web').subaccount_id" in lines[0]
     assert token_hash not in done.stderr and "sk_live_never_printed" not in done.stderr
+
+
+@pytest.mark.parametrize("claim", ["", "sub", "aud", "scope"])
+def test_the_binding_claim_cannot_be_blank_or_a_claim_with_another_meaning(claim: str) -> None:
+    with pytest.raises(ValidationError, match="jwt_subaccount_claim"):
+        SecuritySettings(jwt_subaccount_claim=claim)

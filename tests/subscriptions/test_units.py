@@ -112,3 +112,12 @@ def test_broker_messages_round_trip_and_garbage_is_ignored() -> None:
 
 def test_the_subscription_root_needs_the_read_scope() -> None:
     assert required_scope("subscription", "orderUpdates") == READ
+
+
+def test_a_subscription_remembers_a_bounded_number_of_orders(monkeypatch: Any) -> None:
+    monkeypatch.setattr("gateway.subscriptions.hub.MAX_REMEMBERED", 2)
+    subscription = Subscription(Watch("p", None, None), credential="c", connection=None, queue_size=10)
+    for order_id in ("o1", "o2", "o3"):
+        subscription.tell(order_id, "placed")
+    assert subscription.tell("o3", "placed") == (False, "placed")
+    assert subscription.tell("o1", "placed") == (True, None)  # forgotten: reported as new

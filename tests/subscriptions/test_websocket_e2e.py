@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from gateway.ids import from_global_id, to_global_id
+from gateway.security.settings import SecuritySettings
 from tests.security.conftest import UPSTREAM_KEY
 from tests.subscriptions.conftest import SubsSetup
 from tests.subscriptions.wsclient import WsClient, summary
@@ -205,3 +206,29 @@ def _global_sub(upstream_id: str) -> str:
 
 def _upstream() -> dict[str, str]:
     return {"authorization": f"Bearer {UPSTREAM_KEY}"}
+
+
+async def test_a_subscription_over_plain_http_is_refused_with_a_clear_code(subs: SubsSetup) -> None:
+    gateway = subs.start()
+    async with httpx.AsyncClient(base_url=gateway.url) as http:
+        body = {"query": "subscription { orderUpdates { order { id } } }"}
+        headers = {**bearer(subs, "reader"), "accept": "application/graphql-response+json"}
+        response = await http.post("/graphql", json=body, headers=headers)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_in_pass_through_mode_a_subscriber_hears_only_its_own_keys_orders(subs: SubsSetup) -> None:
+    # Callers bring their own upstream keys (the sandbox gives each key its own account); the callback's
+    # re-read uses the subscriber's key, and another key's orders are another partition.
+    gateway = subs.start(upstream_api_key=None, security=SecuritySettings())
+    mine, theirs = "sk_test_pass_through_mine", "sk_test_pass_through_theirs"
+    async with WsClient.connect(gateway.ws_url, {"authorization": f"Bearer {mine}"}) as client:
+        await client.acknowledged()
+        await client.subscribe("all")
+        await asyncio.sleep(0.2)
+        other = await gateway.place(theirs)
+        order_id = await gateway.place(mine)
+        heard = [summary(await client.update("all")) for _ in range(2)]
+    assert heard == [(order_id, "PLACED", None), (order_id, "FULFILLED", "PLACED")]
+    assert other not in {found for found, _, _ in heard}

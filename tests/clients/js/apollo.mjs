@@ -87,6 +87,8 @@ await check('readmeClientNormalisesEveryNode', async () => {
   const schema = buildSchema(readFileSync(new URL('../../../schema.graphql', import.meta.url), 'utf8'));
   const nodeTypes = schema.getPossibleTypes(schema.getType('Node')).map((t) => t.name).sort();
   assert.deepEqual([...typenames].sort(), nodeTypes);
+  const onNode = gql`fragment AnyNode on Node { id }`.definitions[0];
+  const matchingNode = [...nodeTypes, 'PageInfo'].filter((t) => readme.cache.policies.fragmentMatches(onNode, t));
   // One entity per object: a rename read through `node` shows up in the earlier query's result.
   const order = data.subaccount.orders.edges[0].node;
   assert.equal(cache[`Order:${order.id}`].id, order.id);
@@ -99,6 +101,7 @@ await check('readmeClientNormalisesEveryNode', async () => {
   return {
     typenames: [...typenames].sort(),
     schemaNodeTypes: nodeTypes,
+    possibleTypesOfNode: matchingNode.sort(),
     renamedInEarlierQuery: again.subaccount.name,
     viaNode: viaNode.data.node,
     subaccountId: sub.id,

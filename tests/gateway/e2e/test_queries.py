@@ -190,7 +190,7 @@ def test_impact_and_hosted_page(gateway: GatewayServer, sandbox: SandboxServer) 
     assert data["all"]["categories"][0]["projects"]
     assert data["none"]["totalOffsetKg"] == 0
     assert data["none"]["toDate"].startswith("2001-02-01")
-    assert isinstance(data["hostedImpactPage"]["enabledEquivalents"], list)
+    assert data["hostedImpactPage"]["enabledEquivalents"] == ["CARS", "HOMES", "FLIGHTS", "TREES"]
 
 
 def test_checkout_session_and_the_order_it_creates(gateway: GatewayServer, sandbox: SandboxServer) -> None:

@@ -115,7 +115,9 @@ def test_log_config_prints_the_gateway_and_redacts_every_handler() -> None:
     config = cli.log_config("info")
     assert config["loggers"]["gateway"]["level"] == "INFO"
     assert config["loggers"]["strawberry"]["handlers"] == ["default"]
-    assert all(handler["filters"] == ["request_id"] for handler in config["handlers"].values())
+    assert all(
+        handler["filters"] == ["request_id", "trace_context"] for handler in config["handlers"].values()
+    )
     formatters = config["formatters"].values()
     assert all(formatter["()"] == "gateway.redaction.redacting_formatter" for formatter in formatters)
 

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 import strawberry
+from graphql import GraphQLError
 
 from gateway.masking import MaskInternalErrors
 from gateway.schema import build_schema
@@ -40,11 +41,17 @@ def test_decimals_parse_from_strings_and_numbers(value: object, parsed: str) -> 
     assert parse_decimal(value) == Decimal(parsed)
 
 
+def test_long_plain_decimals_keep_every_digit() -> None:
+    text = "1" * 60 + "." + "2" * 39  # 100 characters
+    assert serialize_decimal(parse_decimal(text)) == text
+
+
 @pytest.mark.parametrize(
-    "value", ["1e5", "NaN", "Infinity", "", "12.", ".5", "1 2", True, None, [1], "9" * 41]
+    "value", ["1e5", "NaN", "Infinity", "", "12.", ".5", "1 2", True, None, [1], "9" * 101]
 )
-def test_anything_else_is_refused(value: object) -> None:
-    with pytest.raises(ValueError, match="Decimal"):
+def test_anything_else_is_a_graphql_error_not_a_crash(value: object) -> None:
+    # A GraphQLError is reported as the client's mistake; any other exception would be logged as our bug.
+    with pytest.raises(GraphQLError, match="Decimal"):
         parse_decimal(value)
 
 
@@ -55,6 +62,16 @@ def test_a_budget_is_whole_us_cents() -> None:
     with pytest.raises(GatewayInputError) as fraction:
         MoneyInput(amount=Decimal("0.015"), currency_code=CurrencyCode.USD).usd_cents("input", "totalPrice")
     assert fraction.value.field == ["input", "totalPrice", "amount"]
+    with pytest.raises(GatewayInputError) as huge:  # more cents than a 64-bit JSON integer holds
+        MoneyInput(amount=Decimal("1" + "0" * 30), currency_code=CurrencyCode.USD).usd_cents(
+            "input", "totalPrice"
+        )
+    assert huge.value.field == ["input", "totalPrice", "amount"]
+    with pytest.raises(GatewayInputError) as huge:  # more cents than a 64-bit JSON integer holds
+        MoneyInput(amount=Decimal("1" + "0" * 30), currency_code=CurrencyCode.USD).usd_cents(
+            "input", "totalPrice"
+        )
+    assert huge.value.field == ["input", "totalPrice", "amount"]
     with pytest.raises(GatewayInputError) as currency:
         MoneyInput(amount=Decimal("1"), currency_code=CurrencyCode.EUR).usd_cents("input", "totalPrice")
     assert currency.value.field == ["input", "totalPrice", "currencyCode"]

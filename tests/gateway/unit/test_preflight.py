@@ -9,7 +9,7 @@ import pytest
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from gateway.config import Settings
+from gateway.config import OtelSettings, Settings
 from gateway.preflight import (
     ConfigError,
     _dotenv_values,
@@ -26,6 +26,7 @@ def test_every_field_of_the_settings_and_of_nested_settings_is_a_known_variable(
     known = known_variables()
     expected = {f"GATEWAY_{name.upper()}" for name in Settings.model_fields}
     expected |= {f"GATEWAY_{name.upper()}" for name in SecuritySettings.model_fields}
+    expected |= {f"OTEL_{name.upper()}" for name in OtelSettings.model_fields}  # the standard OTEL_* ones
     assert set(known) == expected
     assert known["GATEWAY_CLIENTS_FILE"] == ("security", "clients_file")
     assert known["GATEWAY_UPSTREAM_URL"] == ("upstream_url",)

@@ -32,7 +32,7 @@ from gateway.schema.errors import (
     to_graphql_error,
     user_errors_from,
 )
-from gateway.schema.impact import HostedImpactPage, ImpactData
+from gateway.schema.impact import HostedImpactPage, ImpactData, ImpactEquivalent
 from gateway.schema.money import CurrencyCode, Money
 from gateway.schema.orders import Order, OrderState
 from gateway.schema.pagination import fetch_connection, page_request
@@ -128,9 +128,11 @@ def test_subaccount_impact_and_checkout_converters() -> None:
     assert impact.total_offset_kg == 1571 and impact.equivalents.flights_lax_to_nyc == 4
     assert impact.categories[0].projects[0].project.upstream_id == "p1"
     page = HostedImpactPage.from_backend(
-        models.HostedPageConfig(enabled=True, url="https://impact.test/x", enabled_equivalents=["cars"])
+        models.HostedPageConfig(
+            enabled=True, url="https://impact.test/x", enabled_equivalents=["cars", "rockets", "trees"]
+        )
     )
-    assert page.enabled_equivalents == ["cars"]
+    assert page.enabled_equivalents == [ImpactEquivalent.CARS, ImpactEquivalent.TREES]  # unknown: left out
     session = CheckoutSession.from_backend(
         models.CheckoutSession.model_validate(
             {
