@@ -29,7 +29,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 import variants as v  # noqa: E402
-from gateway_nested import seed, sandbox_env  # noqa: E402
+from gateway_nested import sandbox_env, seed  # noqa: E402
 from load import Tally, run_iterations, run_load  # noqa: E402
 from sandbox_orders import Server, uvicorn_server  # noqa: E402
 from servers import apollo_server, compose_supergraph, hive_gateway, npm_ci, process_tree, tree_usage  # noqa: E402
@@ -52,7 +51,8 @@ WORKLOADS = [("order", 1), ("order", 32), ("dashboard", 1), ("dashboard", 8)]
 def gateway_env(sandbox: Server) -> dict[str, str]:
     """offsets-gateway as deployed in front of the API, forwarding each caller's key (like the peers)."""
     return {
-        "GATEWAY_UPSTREAM_URL": f"{sandbox.url}/v1",  # no GATEWAY_UPSTREAM_API_KEY: callers' keys pass through
+        # No GATEWAY_UPSTREAM_API_KEY: each caller's key passes through, as the peers forward it.
+        "GATEWAY_UPSTREAM_URL": f"{sandbox.url}/v1",
         "GATEWAY_ALLOW_UNAUTHENTICATED": "true",  # no caller authentication layer, as for the peers
         "GATEWAY_MAX_COST": "100000",  # the dashboard's static estimate exceeds the default 2000
         "GATEWAY_RATE_LIMIT_COST": "0",  # the load would exhaust any budget
@@ -75,10 +75,14 @@ class Cell:
     first_failure: bytes = b""
 
 
-async def measure_cell(variant: v.Variant, workload: str, concurrency: int, args: argparse.Namespace, cell: Cell) -> None:
+async def measure_cell(
+    variant: v.Variant, workload: str, concurrency: int, args: argparse.Namespace, cell: Cell
+) -> None:
     iteration = getattr(variant, workload)
     host, port = variant.host.split(":")
-    load = asyncio.ensure_future(run_load(host, int(port), iteration, concurrency, args.warmup, args.duration))
+    load = asyncio.ensure_future(
+        run_load(host, int(port), iteration, concurrency, args.warmup, args.duration)
+    )
     await asyncio.sleep(args.warmup)
     before = tree_usage(variant.pids)
     await asyncio.sleep(args.duration)
@@ -160,8 +164,10 @@ def print_table(
 ) -> None:
     header = f"{'workload':<14}{'variant':<10}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'CPU-ms/req':>12}"
     header += f"{'(min-max)':>14}{'vs hive':>9}{'upstream/q':>12}{'RSS MB':>8}{'failed':>8}"
-    print(f"\n{args.repetitions} repetitions x {args.duration:g} s per cell; loadavg (1/5/15 min) per repetition: "
-          + " | ".join(loads))
+    print(
+        f"\n{args.repetitions} repetitions x {args.duration:g} s per cell;"
+        f" loadavg (1/5/15 min) per repetition: {' | '.join(loads)}"
+    )
     print(header)
     print("-" * len(header))
     for workload, concurrency in WORKLOADS:
@@ -175,10 +181,12 @@ def print_table(
             cpu = statistics.median(cell.cpu) if cell.cpu else None
             spread = f"{min(cell.cpu):.2f}-{max(cell.cpu):.2f}" if cell.cpu else "-"
             ratio = f"{cpu / hive_cpu:.2f}x" if cpu and hive_cpu else "-"
-            line = f"{workload + ' c=' + str(concurrency):<14}{variant.name:<10}{statistics.median(cell.rps):>8,.0f}"
-            line += f"{_percentile(cell.latencies, 0.5) * 1000:>9.2f}{_percentile(cell.latencies, 0.99) * 1000:>9.2f}"
+            p50, p99 = (_percentile(cell.latencies, q) * 1000 for q in (0.5, 0.99))
+            rss = f"{cell.rss_mb:.0f}" if variant.pids else "-"
+            line = f"{workload + ' c=' + str(concurrency):<14}{variant.name:<10}"
+            line += f"{statistics.median(cell.rps):>8,.0f}{p50:>9.2f}{p99:>9.2f}"
             line += f"{(f'{cpu:.2f}' if cpu else '-'):>12}{spread:>14}{ratio:>9}"
-            line += f"{counts.get((variant.name, workload), 0):>12.1f}{(f'{cell.rss_mb:.0f}' if variant.pids else '-'):>8}"
+            line += f"{counts.get((variant.name, workload), 0):>12.1f}{rss:>8}"
             line += f"{cell.failed:>8}"
             print(line)
             if cell.failed:
@@ -190,11 +198,15 @@ def print_table(
                 if cell and variant.name != "rest":
                     over = (_percentile(cell.latencies, 0.5) - floor) * 1000
                     print(f"    {variant.name}: p50 overhead over direct REST {over:+.2f} ms")
-    print("CPU-ms/req: median over repetitions of (server process tree CPU in the window / queries completed);")
+    print(
+        "CPU-ms/req: median over repetitions of (server process tree CPU in the window / queries completed);"
+    )
     print("for hive's dashboard a query is its 2 round trips. RSS: the largest seen after any window.")
 
 
-def start_servers(stack: ExitStack, args: argparse.Namespace) -> tuple[Server, list[v.Variant], dict[str, Any]]:
+def start_servers(
+    stack: ExitStack, args: argparse.Namespace
+) -> tuple[Server, list[v.Variant], dict[str, Any]]:
     sandbox = stack.enter_context(uvicorn_server("sandbox.app:create_app", sandbox_env(), "/v1/portfolios"))
     seed(sandbox, args.orders, 5)
     with httpx.Client(base_url=sandbox.url, headers=v.AUTHORIZATION) as http:
@@ -217,7 +229,11 @@ def start_servers(stack: ExitStack, args: argparse.Namespace) -> tuple[Server, l
     if "hive" in servers:
         built += [v.hive(servers["hive"].url, order_id, args.orders)]
         built += [v.apollo(servers["apollo"].url, order_id, args.orders)]
-    built += [v.gateway(name, servers[name].url, order_id, args.orders) for name in ("gateway", "baseline") if name in servers]
+    built += [
+        v.gateway(name, servers[name].url, order_id, args.orders)
+        for name in ("gateway", "baseline")
+        if name in servers
+    ]
     for variant, _ in built:
         if variant.name in servers:
             variant.pids = process_tree(servers[variant.name].pid)
@@ -236,7 +252,10 @@ async def soak(variant: v.Variant, args: argparse.Namespace) -> None:
     print(f"{'seconds':>8}{'RSS MB':>9}{'CPU s':>8}  loadavg")
     while not loads.done():
         usage = tree_usage(variant.pids)
-        print(f"{time.monotonic() - started:>8.0f}{usage.rss_mb:>9.1f}{usage.cpu:>8.1f}  {loadavg()}", flush=True)
+        print(
+            f"{time.monotonic() - started:>8.0f}{usage.rss_mb:>9.1f}{usage.cpu:>8.1f}  {loadavg()}",
+            flush=True,
+        )
         await asyncio.wait([loads], timeout=30)
     tallies = await loads
     usage = tree_usage(variant.pids)
@@ -245,7 +264,9 @@ async def soak(variant: v.Variant, args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repetitions", type=int, default=3, help="interleaved rounds over every cell")
     parser.add_argument("--duration", type=float, default=4.0, help="measured seconds per cell")
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each window")

@@ -49,12 +49,13 @@ APOLLO_ORDER = (
     " subaccountId certificatePublicUrl } }"
 )
 
+ISSUANCES = "credit_issuances { vintage_year }"
 OrderData = tuple[str, str, datetime, float, int, str, str, str]
 Dashboard = list[tuple[str, list[list[int]]]]
 
 
 def order_data(values: list[Any]) -> OrderData:
-    """One order's 8 fields, whatever their spelling: id, number, created, kg, cents, state, subaccount, URL."""
+    """One order's 8 fields, any spelling (id, number, created, kg, cents, state, subaccount, URL)."""
     ident, number, created, kg, cents, state, subaccount, certificate = values
     when = datetime.fromisoformat(str(created).replace("Z", "+00:00"))
     when = when.replace(microsecond=when.microsecond // 1000 * 1000)  # Mesh's DateTime keeps milliseconds
@@ -89,7 +90,7 @@ def _post(http: httpx.Client, url: str, query: str, variables: dict[str, Any]) -
     return body["data"]
 
 
-# --- direct REST ---------------------------------------------------------------------------------------------
+# --- direct REST ---------------------------------------------------------------------------------------
 
 
 def _rest_paths(orders: list[dict[str, Any]]) -> list[str]:
@@ -107,7 +108,9 @@ def rest(url: str, order_id: str, first: int) -> tuple[Variant, Callable[[httpx.
         [get_request(host, f"/v1/orders?limit={first}", AUTHORIZATION)],
         [get_request(host, path, AUTHORIZATION) for path in paths],
     ]
-    variant = Variant("rest", url, [], [[get_request(host, f"/v1/orders/{order_id}", AUTHORIZATION)]], dashboard)
+    variant = Variant(
+        "rest", url, [], [[get_request(host, f"/v1/orders/{order_id}", AUTHORIZATION)]], dashboard
+    )
 
     def check(http: httpx.Client) -> Any:
         order = http.get(f"{url}/v1/orders/{order_id}", headers=AUTHORIZATION).json()
@@ -119,7 +122,10 @@ def rest(url: str, order_id: str, first: int) -> tuple[Variant, Callable[[httpx.
             (
                 fetched[f"/v1/subaccounts/{o['subaccount_id']}"]["name"],
                 [
-                    [i["vintage_year"] for i in fetched[f"/v1/projects/{a['project']['id']}"]["credit_issuances"]]
+                    [
+                        i["vintage_year"]
+                        for i in fetched[f"/v1/projects/{a['project']['id']}"]["credit_issuances"]
+                    ]
                     for a in o["project_allocations"]
                 ],
             )
@@ -130,7 +136,7 @@ def rest(url: str, order_id: str, first: int) -> tuple[Variant, Callable[[httpx.
     return variant, check
 
 
-# --- Hive Gateway --------------------------------------------------------------------------------------------
+# --- Hive Gateway --------------------------------------------------------------------------------------
 
 
 def _hive_lookup_query(listed: list[dict[str, Any]]) -> tuple[str, dict[str, str], dict[str, str]]:
@@ -139,9 +145,11 @@ def _hive_lookup_query(listed: list[dict[str, Any]]) -> tuple[str, dict[str, str
     projects = sorted({a["project"]["id"] for o in listed for a in o["project_allocations"]})
     s_alias = {s: f"s{n}" for n, s in enumerate(subaccounts)}
     p_alias = {p: f"p{n}" for n, p in enumerate(projects)}
-    fields = [f'{a}: GetSubaccountById(id: "{s}") {{ ... on Subaccount {{ name }} }}' for s, a in s_alias.items()]
+    fields = [
+        f'{a}: GetSubaccountById(id: "{s}") {{ ... on Subaccount {{ name }} }}' for s, a in s_alias.items()
+    ]
     fields += [
-        f'{a}: GetProjectById(id: "{p}") {{ ... on ProjectDetails {{ credit_issuances {{ vintage_year }} }} }}'
+        f'{a}: GetProjectById(id: "{p}") {{ ... on ProjectDetails {{ {ISSUANCES} }} }}'
         for p, a in p_alias.items()
     ]
     return "query Lookups { " + " ".join(fields) + " }", s_alias, p_alias
@@ -181,7 +189,7 @@ def hive(url: str, order_id: str, first: int) -> tuple[Variant, Callable[[httpx.
     return Variant("hive", url, [], order, dashboard), check
 
 
-# --- Apollo Server -------------------------------------------------------------------------------------------
+# --- Apollo Server -------------------------------------------------------------------------------------
 
 
 def apollo(url: str, order_id: str, first: int) -> tuple[Variant, Callable[[httpx.Client], Any]]:
@@ -196,7 +204,7 @@ def apollo(url: str, order_id: str, first: int) -> tuple[Variant, Callable[[http
     return Variant("apollo", url, [], order, None), check
 
 
-# --- offsets-gateway -----------------------------------------------------------------------------------------
+# --- offsets-gateway -----------------------------------------------------------------------------------
 
 
 def gateway(name: str, url: str, order_id: str, first: int) -> tuple[Variant, Callable[[httpx.Client], Any]]:
