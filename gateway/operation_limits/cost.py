@@ -96,6 +96,8 @@ class _Walk:
     ) -> None:
         self.schema, self.fragments, self.variables, self.model = schema, fragments, variables, model
         self._plans: dict[tuple[str, int], _Plan] = {}
+        #: Whether the estimate read any argument (page sizes, id lists): if not, it holds for every request.
+        self.read_arguments = False
 
     def selections(self, parent: GraphQLNamedType, selection_set: SelectionSetNode | None) -> int:
         return sum(
@@ -143,6 +145,7 @@ class _Walk:
         return own + children
 
     def _page_size(self, node: FieldNode, definition: GraphQLField) -> int:
+        self.read_arguments = True
         arguments = get_argument_values(definition, node, self.variables)
         sizes = [arguments[name] for name in PAGE_ARGUMENTS if arguments.get(name) is not None]
         name = node.name.value
@@ -155,6 +158,7 @@ class _Walk:
         return int(size)
 
     def _list_size(self, node: FieldNode, definition: GraphQLField) -> int:
+        self.read_arguments = True
         arguments = get_argument_values(definition, node, self.variables)
         size = max((len(value) for value in arguments.values() if isinstance(value, list)), default=0)
         if size > self.model.max_page_size:
@@ -216,10 +220,23 @@ def requested_cost(
     variables: VariableValues | None,
     model: CostModel,
 ) -> int:
-    """The static (worst-case) cost; raises PAGE_SIZE_REQUIRED / PAGE_SIZE_EXCEEDED on bad page sizes."""
-    return _Walk(schema, fragments, variables, model).selections(
-        _root(schema, operation), operation.selection_set
-    )
+    """The static (worst-case) cost; raises PAGE_SIZE_REQUIRED / PAGE_SIZE_EXCEEDED on bad page sizes.
+
+    An operation whose estimate reads no argument (``order(id: $id) { ... }``) costs the same whatever its
+    variables, so that figure is kept per operation node like the actual-cost plans below.
+    """
+    key = (id(schema), id(operation), id(model))
+    entry = _STATIC_COSTS.get(key)
+    if entry is not None:
+        _STATIC_COSTS.move_to_end(key)
+        return entry[3]
+    walk = _Walk(schema, fragments, variables, model)
+    cost = walk.selections(_root(schema, operation), operation.selection_set)
+    if not walk.read_arguments:
+        _STATIC_COSTS[key] = (schema, operation, model, cost)
+        if len(_STATIC_COSTS) > _PLANS_MAX:
+            _STATIC_COSTS.popitem(last=False)
+    return cost
 
 
 def actual_cost(
@@ -239,6 +256,10 @@ def actual_cost(
 # their ids cannot be reused by other objects while the entry lives; 128 documents, least recently used out.
 _PLANS: OrderedDict[tuple[int, int], tuple[GraphQLSchema, OperationDefinitionNode, _Plan]] = OrderedDict()
 _PLANS_MAX = 128
+#: Requested costs that read no argument, by schema, operation node and cost model (held, like `_PLANS`).
+_STATIC_COSTS: OrderedDict[
+    tuple[int, int, int], tuple[GraphQLSchema, OperationDefinitionNode, CostModel, int]
+] = OrderedDict()
 
 
 def _cached_plan(
