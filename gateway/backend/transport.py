@@ -24,7 +24,10 @@ from typing import Any
 
 import aiohttp
 import httpx
+from aiohttp.helpers import get_env_proxy_for_url
 from yarl import URL
+
+_Proxy = tuple[URL | None, aiohttp.BasicAuth | None]
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -37,6 +40,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     def __init__(self, limits: httpx.Limits) -> None:
         self._limits = limits
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[tuple[str, str | None, int | None], _Proxy] = {}
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
@@ -48,7 +52,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
-            trust_env=True,
+            trust_env=False,  # the environment's proxies are looked up once per origin (`_proxy_for`)
             auto_decompress=False,
             skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
         )
@@ -57,10 +61,14 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._session is None:
             self._session = self._open()
         timeout = request.extensions.get("timeout", {})
+        url = URL(str(request.url), encoded=True)
+        proxy, proxy_auth = self._proxy_for(url)
         with _mapped_errors():
             async with self._session.request(
                 request.method,
-                URL(str(request.url), encoded=True),
+                url,
+                proxy=proxy,
+                proxy_auth=proxy_auth,
                 headers=request.headers.multi_items(),
                 data=request.content or None,
                 allow_redirects=False,
@@ -74,6 +82,23 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             request=request,
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode()},
         )
+
+    def _proxy_for(self, url: URL) -> _Proxy:
+        """The environment's proxy for `url`'s origin, read on its first request.
+
+        aiohttp's ``trust_env`` reads the environment again on every request, in a worker thread (a thread
+        hop per upstream call); proxies are a deployment setting, so once per origin is enough (httpx, too,
+        reads them once, when its client is made).
+        """
+        origin = (url.scheme, url.host, url.port)
+        found = self._proxies.get(origin)
+        if found is None:
+            try:
+                found = get_env_proxy_for_url(url)
+            except LookupError:  # no proxy for this origin, or NO_PROXY exempts it
+                found = (None, None)
+            self._proxies[origin] = found
+        return found
 
     async def aclose(self) -> None:
         if self._session is not None:

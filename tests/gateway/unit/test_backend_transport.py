@@ -140,3 +140,31 @@ async def test_a_broken_answer_is_a_transport_error_not_a_timeout(reply: bytes) 
         with pytest.raises(httpx.TransportError) as caught:
             await http.get(f"{url}/broken")
     assert not isinstance(caught.value, httpx.TimeoutException)
+
+
+async def test_a_proxy_from_the_environment_carries_requests_unless_no_proxy_exempts_the_host(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[bytes] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head, _ = await read_request(reader)
+        seen.append(head.split(b"\r\n")[0])
+        writer.write(answer(b"via proxy"))
+        await writer.drain()
+
+    async with raw_server(proxy) as proxy_url:
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy_url)
+        async with client() as http:
+            response = await http.get("http://upstream.invalid/v1/orders")
+            response_again = await http.get("http://upstream.invalid/v1/orders")
+        assert (response.text, response_again.text) == ("via proxy", "via proxy")
+        assert seen == [b"GET http://upstream.invalid/v1/orders HTTP/1.1"] * 2
+
+        monkeypatch.setenv("NO_PROXY", "upstream.invalid")
+        async with client() as http:
+            with pytest.raises(httpx.ConnectError):
+                await http.get("http://upstream.invalid/v1/orders")
+        assert len(seen) == 2
