@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from tests.security.conftest import UPSTREAM_KEY, SecureSetup
-from tests.servers import free_port
+from tests.servers import free_port, wait_healthy
 
 QUERY = "{ orders(first: 50) { edges { node { subaccount { name } } } } }"  # cost 51
 
@@ -36,17 +35,6 @@ def _spawn(secure: SecureSetup, redis_url: str, port: int) -> subprocess.Popen[b
     )
 
 
-def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"gateway at {url} did not start")
-
-
 @pytest.fixture
 def two_gateways(secure: SecureSetup, redis_url: str) -> Iterator[tuple[str, str]]:
     ports = [free_port(), free_port()]
@@ -54,7 +42,7 @@ def two_gateways(secure: SecureSetup, redis_url: str) -> Iterator[tuple[str, str
     try:
         urls = [f"http://127.0.0.1:{port}" for port in ports]
         for url, process in zip(urls, processes, strict=True):
-            _wait_healthy(url, process)
+            wait_healthy(url, process)
         yield urls[0], urls[1]
     finally:
         for process in processes:

@@ -7,10 +7,9 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
-import httpx
+from tests.servers import wait_healthy
 
 
 def gateway_env(**variables: str) -> dict[str, str]:
@@ -33,14 +32,3 @@ def serving(port: int, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]
         process.wait(timeout=20)
         if process.stderr is not None:
             process.stderr.close()
-
-
-def wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"gateway at {url} did not start")
