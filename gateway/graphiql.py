@@ -91,7 +91,8 @@ _PAGE = """<!doctype html>
   const wsScheme = window.location.protocol === "https:" ? "wss:" : "ws:";
   const fetcher = GraphiQL.createFetcher({{
     url: window.location.origin + window.location.pathname,
-    // Subscriptions run over graphql-transport-ws on the same path (graphql-ws is bundled in GraphiQL).
+    // Subscriptions run over graphql-transport-ws on the same path (graphql-ws is bundled in GraphiQL);
+    // GraphiQL sends the headers editor's headers (an Authorization) as the connection_init payload.
     subscriptionUrl: wsScheme + "//" + window.location.host + window.location.pathname,
     headers: {{ Accept: "application/graphql-response+json, application/json" }},
   }});

@@ -48,15 +48,11 @@ class OrderSubscriptions:
         subaccount_id: SubaccountIdArg = None,
     ) -> AsyncGenerator[OrderUpdate, None]:
         context = info.context
-        order_ids = _order_ids(ids)
-        subaccount = optional_upstream_id(subaccount_id, "Subaccount")
-        opts = context.call_options(subaccount_id=subaccount)  # refuses another tenant's subaccount
-        partition = key_fingerprint(context.principal, context.settings)
-        watch = Watch(partition, opts.subaccount_id, order_ids)
+        watch, subaccount = await translated(_watch(context, ids, subaccount_id), context)
         feed = _feed(context)
         async with feed.subscribe(
             watch,
-            credential=credential_key(context.principal, partition),
+            credential=credential_key(context.principal, watch.partition),
             api_key=context.principal.api_key,
             connection=context.request,
         ) as stream:
@@ -67,6 +63,22 @@ class OrderSubscriptions:
                     order=Order.from_backend(update.order),
                     previous_state=OrderState(update.previous_state) if update.previous_state else None,
                 )
+
+
+async def _watch(
+    context: GatewayContext, ids: list[strawberry.ID] | None, subaccount_id: strawberry.ID | None
+) -> tuple[Watch, str | None]:
+    """What to watch, and the subaccount asked for; refusals are coded errors like `order(id:)`'s.
+
+    A subscription's resolver runs outside graphql-core's field error handling (an exception raised in
+    it would be masked as INTERNAL_SERVER_ERROR), hence `translated` around this: an id of the wrong
+    type is BAD_USER_INPUT, another tenant's subaccount NOT_FOUND (also without the security guard).
+    """
+    order_ids = _order_ids(ids)
+    subaccount = optional_upstream_id(subaccount_id, "Subaccount")
+    opts = context.call_options(subaccount_id=subaccount)  # refuses another tenant's subaccount
+    partition = key_fingerprint(context.principal, context.settings)
+    return Watch(partition, opts.subaccount_id, order_ids), subaccount
 
 
 def _order_ids(ids: list[strawberry.ID] | None) -> frozenset[str] | None:

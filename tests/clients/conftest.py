@@ -81,6 +81,15 @@ def client_gateway() -> Iterator[ClientGateway]:
 
 @pytest.fixture(scope="module")
 def secured_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClientGateway]:
+    with running_secured(tmp_path_factory) as gateway:
+        yield gateway
+
+
+@contextlib.contextmanager
+def running_secured(
+    tmp_path_factory: pytest.TempPathFactory, *, fulfilment_delay: float = 0
+) -> Iterator[ClientGateway]:
+    """A `secured_gateway`; with `fulfilment_delay`, orders stay PLACED that many seconds."""
     token = secrets.token_urlsafe(32)
     client = {
         "name": "conformance",
@@ -90,7 +99,8 @@ def secured_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client
     clients_file = tmp_path_factory.mktemp("clients") / "clients.json"
     clients_file.write_text(json.dumps({"clients": [client]}))
     security = SecuritySettings(clients_file=clients_file)
-    with _running(Settings(sandbox_fulfilment_delay=0, security=security), token) as gateway:
+    settings = Settings(sandbox_fulfilment_delay=fulfilment_delay, security=security)
+    with _running(settings, token) as gateway:
         yield gateway
 
 

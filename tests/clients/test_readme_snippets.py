@@ -11,7 +11,9 @@ from tests.clients.conftest import JS_DIR, REPO
 README = (REPO / "README.md").read_text()
 
 
-@pytest.mark.parametrize("name", ["apollo.mjs", "urql.mjs", "relay.mjs"])
+@pytest.mark.parametrize(
+    "name", ["apollo.mjs", "urql.mjs", "relay.mjs", "apollo-subscriptions.mjs", "urql-subscriptions.mjs"]
+)
 def test_readme_shows_the_tested_set_up(name: str) -> None:
     snippet = (JS_DIR / "readme" / name).read_text()
     assert f"```js\n{snippet}```\n" in README
