@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
-from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -22,7 +21,6 @@ from gateway.masking import should_mask
 from gateway.schema.catalogue import CatalogueQueries
 from gateway.schema.checkout import CheckoutMutations, CheckoutQueries
 from gateway.schema.errors import UpstreamErrorsExecutionContext
-from gateway.schema.extension_hooks import HookFilteringRunner
 from gateway.schema.impact import ImpactQueries
 from gateway.schema.node import NodeQueries
 from gateway.schema.orders import OrderMutations, OrderQueries
@@ -52,7 +50,7 @@ ExtensionSpec = type[SchemaExtension] | Callable[[], SchemaExtension]
 
 
 class GatewaySchema(strawberry.Schema):
-    """strawberry's schema, logging only the errors that are ours to fix, running only the hooks that exist.
+    """strawberry's schema, logging only the errors that are ours to fix.
 
     strawberry logs every GraphQL error at ERROR with a traceback, so each typo in a query, each bad
     variable and each expected NOT_FOUND would page someone, however the app is run (`serve`, plain
@@ -64,12 +62,6 @@ class GatewaySchema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         super().process_errors([error for error in errors if should_mask(error)], execution_context)
-
-    def create_extensions_runner(
-        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
-    ) -> SchemaExtensionsRunner:
-        # Each lifecycle stage gets only the extensions implementing its hook (`extension_hooks`).
-        return HookFilteringRunner(execution_context, extensions)
 
 
 def build_schema(
