@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from sandbox_orders import API_KEY, AUTH, Server, cpu_pressure, uvicorn_server
+from sandbox_orders import API_KEY, AUTH, Server, cpu_pressure, split_response, uvicorn_server
 
 #: One upstream call per query (the order list), so the load reaches the whole path.
 QUERY = "{ orders(first: 5) { edges { node { id amountKg state } } } }"
@@ -106,17 +106,10 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
-        end = self.buffer.find(b"\r\n\r\n")
-        if end < 0:
-            return
-        head = self.buffer[:end].lower()
-        start = head.find(b"content-length:")
-        stop = head.find(b"\r\n", start)
-        length = int(head[start + 15 : stop if stop >= 0 else len(head)])
-        if len(self.buffer) < end + 4 + length:
-            return
-        self.buffer = self.buffer[end + 4 + length :]
-        self.on_response(self, int(head[9:12]))
+        response = split_response(self.buffer)
+        if response is not None:
+            status, self.buffer = response
+            self.on_response(self, status)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True

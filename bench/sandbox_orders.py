@@ -155,6 +155,20 @@ class Tally:
     cpu: float = 0.0
 
 
+def split_response(buffer: bytes) -> tuple[int, bytes] | None:
+    """(status, the bytes after it) when `buffer` starts with a whole Content-Length response, else None."""
+    end = buffer.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    head = buffer[:end].lower()
+    start = head.find(b"content-length:")
+    stop = head.find(b"\r\n", start)
+    length = int(head[start + 15 : stop if stop >= 0 else len(head)])
+    if len(buffer) < end + 4 + length:
+        return None
+    return int(head[9:12]), buffer[end + 4 + length :]
+
+
 class _Connection(asyncio.Protocol):
     """One keep-alive connection sending the same request back to back (one in flight at a time)."""
 
@@ -175,17 +189,10 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
-        end = self.buffer.find(b"\r\n\r\n")
-        if end < 0:
-            return
-        head = self.buffer[:end].lower()
-        start = head.find(b"content-length:")
-        stop = head.find(b"\r\n", start)
-        length = int(head[start + 15 : stop if stop >= 0 else len(head)])
-        if len(self.buffer) < end + 4 + length:
-            return
-        self.buffer = self.buffer[end + 4 + length :]
-        self._completed(head[9:12] == b"200")
+        response = split_response(self.buffer)
+        if response is not None:
+            status, self.buffer = response
+            self._completed(status == 200)
 
     def _completed(self, ok: bool) -> None:
         now = time.perf_counter()

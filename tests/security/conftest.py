@@ -102,7 +102,7 @@ class SecureSetup:
         return self.sandbox_app.state.request_log
 
 
-def _create_subaccount(client: httpx.Client, name: str) -> str:
+def create_subaccount(client: httpx.Client, name: str) -> str:
     response = client.post("/v1/subaccounts", json={"name": name})
     response.raise_for_status()
     subaccount_id: str = response.json()["id"]
@@ -116,7 +116,7 @@ def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureSetup]:
         url = stack.enter_context(serve(app))
         headers = {"authorization": f"Bearer {UPSTREAM_KEY}"}
         with httpx.Client(base_url=url, headers=headers) as client:
-            sub_a, sub_b = _create_subaccount(client, "Tenant A"), _create_subaccount(client, "Tenant B")
+            sub_a, sub_b = create_subaccount(client, "Tenant A"), create_subaccount(client, "Tenant B")
         clients = [
             {"name": name, "token_sha256": hash_token(token), "scopes": scopes}
             | ({"subaccount_id": sub_a} if bound else {})

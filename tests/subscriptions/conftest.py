@@ -27,7 +27,7 @@ from gateway.config import Settings
 from gateway.security.settings import SecuritySettings
 from sandbox.app import create_app as create_sandbox_app
 from sandbox.config import SandboxConfig
-from tests.security.conftest import TOKENS, UPSTREAM_KEY, redis_url
+from tests.security.conftest import TOKENS, UPSTREAM_KEY, create_subaccount, redis_url
 from tests.servers import free_port, serve
 
 __all__ = ["redis_url"]
@@ -94,13 +94,6 @@ class SubsSetup:
         return self.sandbox_app.state.request_log
 
 
-def _subaccount(client: httpx.Client, name: str) -> str:
-    response = client.post("/v1/subaccounts", json={"name": name})
-    response.raise_for_status()
-    subaccount_id: str = response.json()["id"]
-    return subaccount_id
-
-
 @contextlib.contextmanager
 def subs_setup(directory: Path, fulfilment_delay: float = FULFILMENT_DELAY) -> Iterator[SubsSetup]:
     """A sandbox with subaccounts and a clients file in `directory`; gateways started on it stop after."""
@@ -112,7 +105,7 @@ def subs_setup(directory: Path, fulfilment_delay: float = FULFILMENT_DELAY) -> I
         url = stack.enter_context(serve(app))
         headers = {"authorization": f"Bearer {UPSTREAM_KEY}"}
         with httpx.Client(base_url=url, headers=headers) as client:
-            sub_a, sub_b = _subaccount(client, "Tenant A"), _subaccount(client, "Tenant B")
+            sub_a, sub_b = create_subaccount(client, "Tenant A"), create_subaccount(client, "Tenant B")
         clients = [
             {"name": name, "token_sha256": hash_token(token), "scopes": scopes}
             | ({"subaccount_id": sub_a} if bound else {})
