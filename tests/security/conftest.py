@@ -67,7 +67,9 @@ class Gateway:
 
 
 @dataclass
-class SecureSetup:
+class TenantSandbox:
+    """A real sandbox with two tenants' subaccounts and a clients file binding tokens to them."""
+
     sandbox_url: str
     sandbox_app: Starlette
     sub_a: str
@@ -78,6 +80,13 @@ class SecureSetup:
     def token(self, name: str) -> str:
         return TOKENS[name][0]
 
+    @property
+    def request_log(self) -> Any:
+        return self.sandbox_app.state.request_log
+
+
+@dataclass
+class SecureSetup(TenantSandbox):
     def settings(self, **security: Any) -> Settings:
         fields: dict[str, Any] = {
             "clients_file": self.clients_file,
@@ -96,10 +105,6 @@ class SecureSetup:
         url = self.stack.enter_context(serve(app))
         http = self.stack.enter_context(httpx.Client(base_url=url, timeout=30))
         return Gateway(url, app, http)
-
-    @property
-    def request_log(self) -> Any:
-        return self.sandbox_app.state.request_log
 
 
 def create_subaccount(client: httpx.Client, name: str) -> str:

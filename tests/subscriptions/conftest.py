@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from gateway.config import Settings
 from gateway.security.settings import SecuritySettings
 from sandbox.app import create_app as create_sandbox_app
 from sandbox.config import SandboxConfig
-from tests.security.conftest import TOKENS, UPSTREAM_KEY, create_subaccount, redis_url
+from tests.security.conftest import TOKENS, UPSTREAM_KEY, TenantSandbox, create_subaccount, redis_url
 from tests.servers import free_port, serve
 
 __all__ = ["redis_url"]
@@ -59,17 +59,7 @@ class Gateway:
 
 
 @dataclass
-class SubsSetup:
-    sandbox_url: str
-    sandbox_app: Starlette
-    sub_a: str
-    sub_b: str
-    clients_file: Path
-    stack: contextlib.ExitStack = field(repr=False)
-
-    def token(self, name: str) -> str:
-        return TOKENS[name][0]
-
+class SubsSetup(TenantSandbox):
     def settings(self, *, port: int, callbacks: bool = True, **fields: Any) -> Settings:
         values: dict[str, Any] = {
             "upstream_url": f"{self.sandbox_url}/v1",
@@ -88,10 +78,6 @@ class SubsSetup:
         app = create_app(settings)
         url = self.stack.enter_context(serve(app, port=port))
         return Gateway(url, app, settings)
-
-    @property
-    def request_log(self) -> Any:
-        return self.sandbox_app.state.request_log
 
 
 @contextlib.contextmanager
