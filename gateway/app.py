@@ -264,8 +264,12 @@ def _lifespan(
             if app.state.tracing is not None:
                 stack.callback(app.state.tracing.shutdown)  # exports the spans still buffered
             stack.enter_context(reload_on_sighup(app.state.security))
+            # Over the network: aiohttp's pool (`gateway.backend.transport`), not httpcore's (CPU per call).
+            network: AiohttpTransport | None = None
+            if upstream is None:
+                upstream = network = AiohttpTransport(_limits(settings))
             http = await stack.enter_async_context(_http_client(settings, upstream))
-            state = _lifespan_state(settings, http, app.state.metrics, app.state.tracing)
+            state = _lifespan_state(settings, http, network, app.state.metrics, app.state.tracing)
             state["order_feed"] = await stack.enter_async_context(
                 feed_running(
                     app,
@@ -306,18 +310,19 @@ def _announce_sandbox() -> None:
     )
 
 
-def _http_client(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
-    """One pooled client for every upstream call of this app (connection reuse across requests)."""
-    limits = httpx.Limits(
+def _limits(settings: Settings) -> httpx.Limits:
+    return httpx.Limits(
         max_connections=settings.max_connections,
         max_keepalive_connections=settings.max_keepalive_connections,
     )
-    # Over the network: aiohttp's pool (`gateway.backend.transport`), not httpcore's, for CPU per call.
-    upstream = transport or AiohttpTransport(limits)
+
+
+def _http_client(settings: Settings, transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
+    """One pooled client for every upstream call of this app (connection reuse across requests)."""
     # The client is shared by every caller and tenant: a cookie one upstream answer sets must never ride
     # along on another caller's request, so its jar stores none (and skips even looking at Set-Cookie).
     return httpx.AsyncClient(
-        transport=upstream, limits=limits, timeout=_timeout(settings), cookies=NoCookieJar()
+        transport=transport, limits=_limits(settings), timeout=_timeout(settings), cookies=NoCookieJar()
     )
 
 
@@ -351,13 +356,17 @@ def _timeout(settings: Settings) -> httpx.Timeout:
 
 
 def _lifespan_state(
-    settings: Settings, http: httpx.AsyncClient, metrics: GatewayMetrics | None, tracing: Tracing | None
+    settings: Settings,
+    http: httpx.AsyncClient,
+    network: AiohttpTransport | None,
+    metrics: GatewayMetrics | None,
+    tracing: Tracing | None,
 ) -> dict[str, Any]:
     if not settings.embedded_sandbox:
         mode = "pass-through of callers' keys" if settings.pass_through_auth else "configured API key"
         logger.info("upstream %s (%s)", settings.safe_upstream_url, mode)
     return {
-        "client": _offsets_client(settings, http, metrics, tracing),
+        "client": _offsets_client(settings, http, network, metrics, tracing),
         "catalogue_cache": CatalogueCache(settings.catalogue_cache_ttl),
         # The product platform (seed 000): configured, the embedded sandbox's, or None.
         "products": build_product_client(
@@ -367,7 +376,11 @@ def _lifespan_state(
 
 
 def _offsets_client(
-    settings: Settings, http: httpx.AsyncClient, metrics: GatewayMetrics | None, tracing: Tracing | None
+    settings: Settings,
+    http: httpx.AsyncClient,
+    network: AiohttpTransport | None,
+    metrics: GatewayMetrics | None,
+    tracing: Tracing | None,
 ) -> OffsetsClient:
     return OffsetsClient(
         http,
@@ -379,6 +392,7 @@ def _offsets_client(
         max_concurrency=settings.max_connections,
         on_request=_on_request(metrics),
         trace_attempt=tracing.upstream_attempt if tracing is not None else None,
+        direct=network,  # its own calls skip httpx's request/response objects (`gateway.backend._http`)
     )
 
 

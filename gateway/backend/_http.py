@@ -6,7 +6,6 @@ Everything that knows about HTTP lives here; `client.py` only names endpoints an
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import hashlib
 import logging
@@ -14,10 +13,10 @@ import random
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 import httpx
@@ -38,6 +37,9 @@ from gateway.backend.errors import (
     UnauthorizedError,
     error_from_response,
 )
+
+if TYPE_CHECKING:
+    from gateway.backend.transport import UpstreamResponse
 
 logger = logging.getLogger("gateway.backend")
 
@@ -112,6 +114,19 @@ class AttemptSpan(Protocol):
 
 #: Starts the span of one attempt from (method, route template, attempt number).
 TraceAttempt = Callable[[str, str, int], AttemptSpan]
+
+
+class DirectTransport(Protocol):
+    """The pool under the httpx client, called without httpx's objects (`transport.AiohttpTransport`)."""
+
+    async def fetch(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        timeouts: httpx.Timeout,
+    ) -> UpstreamResponse: ...
 
 
 @dataclass(frozen=True)
@@ -201,7 +216,14 @@ def _secret(value: str | SecretStr | None) -> str | None:
 
 
 class HttpTransport:
-    """Sends `Call`s to the upstream with auth, timeouts and retries; raises the `errors` tree."""
+    """Sends `Call`s to the upstream with auth, timeouts and retries; raises the `errors` tree.
+
+    direct: the pool the `http` client sends through, when it can be called without httpx's objects
+    (the app's `transport.AiohttpTransport`). Calls then go to it directly, with the headers the client
+    would have added (its defaults, e.g. ``Accept-Encoding``, as they were when this object was made),
+    the call's timeout or the client's, no redirects and no auth or cookies, as through the client;
+    without it (tests' mock and in-process transports, the embedded sandbox) they go through `http`.
+    """
 
     def __init__(
         self,
@@ -216,8 +238,11 @@ class HttpTransport:
         trace_attempt: TraceAttempt | None = None,
         sleep: Sleep = asyncio.sleep,
         rand: Callable[[], float] = random.random,
+        direct: DirectTransport | None = None,
     ) -> None:
         self._http = http
+        self._direct = direct
+        self._client_headers = dict(http.headers.items())  # lower-case names
         self._trace_attempt = trace_attempt
         self._base_url = _strip_userinfo(base_url)
         self._api_key = _secret(api_key)
@@ -282,18 +307,17 @@ class HttpTransport:
             return exc.status == 429 or exc.status >= 500
         return isinstance(exc, BackendConnectionError)
 
-    async def _attempt(self, call: Call, attempt: int) -> httpx.Response:
+    async def _attempt(self, call: Call, attempt: int) -> httpx.Response | UpstreamResponse:
         started = time.perf_counter()
         status: int | None = None
         error: str | None = None
         span = self._trace_attempt(call.method, call.route, attempt) if self._trace_attempt else None
         try:
-            async with self._slot():
-                request = self._build(call)
-                if span is not None:
-                    span.inject(request.headers)
-                # auth=None: this layer owns the Authorization header, whatever the shared client's default.
-                response = await self._http.send(request, auth=None)
+            if self._limit is None:
+                response = await self._exchange(call, span)
+            else:
+                async with self._limit:
+                    response = await self._exchange(call, span)
             status = response.status_code
             return response
         except httpx.TimeoutException as exc:
@@ -323,26 +347,41 @@ class HttpTransport:
         text = _USERINFO.sub("//***@", text.replace(self._base_url, "<upstream>"))[:200]
         return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
-    @contextlib.asynccontextmanager
-    async def _slot(self) -> AsyncIterator[None]:
-        if self._limit is None:
-            yield
-            return
-        async with self._limit:
-            yield
+    async def _exchange(self, call: Call, span: AttemptSpan | None) -> httpx.Response | UpstreamResponse:
+        if self._direct is None:
+            request = self._build(call)
+            if span is not None:
+                span.inject(request.headers)
+            # auth=None: this layer owns the Authorization header, whatever the shared client's default.
+            return await self._http.send(request, auth=None)
+        headers = self._client_headers.copy()
+        for name, value in self._headers(call).items():
+            headers[name.lower()] = value
+        if span is not None:
+            span.inject(headers)
+        timeout = call.timeout or self._timeout or self._http.timeout
+        return await self._direct.fetch(call.method, self._url(call), headers, self._content(call), timeout)
+
+    def _url(self, call: Call) -> str:
+        url = self._base_url + call.path
+        params = _params(call)
+        # As `build_request` merges them: httpx's query encoding, the same on both paths.
+        return str(httpx.URL(url).copy_merge_params(params)) if params else url
 
     def _build(self, call: Call) -> httpx.Request:
-        content = orjson.dumps(call.json) if call.json is not None else call.content
-        params = {k: v for k, v in (call.query or {}).items() if v is not None}
         timeout = call.timeout or self._timeout
         return self._http.build_request(
             call.method,
             self._base_url + call.path,
-            params=params or None,
-            content=content,
+            params=_params(call) or None,
+            content=self._content(call),
             headers=self._headers(call),
             timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
         )
+
+    @staticmethod
+    def _content(call: Call) -> bytes | None:
+        return orjson.dumps(call.json) if call.json is not None else call.content
 
     def _headers(self, call: Call) -> dict[str, str]:
         headers = {"Accept": "application/json", "User-Agent": self._user_agent}
@@ -364,7 +403,7 @@ class HttpTransport:
             headers["X-Request-Id"] = call.request_id
         return headers
 
-    def _result(self, call: Call, response: httpx.Response, attempts: int) -> RawResult:
+    def _result(self, call: Call, response: httpx.Response | UpstreamResponse, attempts: int) -> RawResult:
         replayed = response.headers.get("x-idempotent-replay", "").strip().lower() == "true"
         # A replay of a key this client made up for the call can only be of our own lost earlier attempt:
         # for the caller the action happened now, once.
@@ -372,7 +411,7 @@ class HttpTransport:
         return RawResult(response.status_code, self._decode(call, response), replayed, attempts)
 
     @staticmethod
-    def _decode(call: Call, response: httpx.Response) -> Any:
+    def _decode(call: Call, response: httpx.Response | UpstreamResponse) -> Any:
         if response.status_code == 204 or not response.content:
             return None
         try:
@@ -399,6 +438,10 @@ class HttpTransport:
             self._on_request(RequestEvent(call.method, call.route, status, attempt, elapsed, error))
         except Exception:  # a broken metrics hook must not fail the call it observes
             logger.exception("on_request hook failed for %s %s", call.method, call.route)
+
+
+def _params(call: Call) -> dict[str, QueryValue]:
+    return {k: v for k, v in (call.query or {}).items() if v is not None}
 
 
 def _check_headers(call: Call, api_key: str | None) -> None:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, SecretStr
 
 from gateway.backend._http import (
     Call,
+    DirectTransport,
     HttpTransport,
     QueryValue,
     RawResult,
@@ -113,6 +114,7 @@ class OffsetsClient:
     on_request: called after every attempt with a `RequestEvent` (method, route template, status, ...).
     trace_attempt: starts a trace span around every attempt, whose ``traceparent`` is sent (tracing on).
     sleep, rand: injectable for tests (waits between attempts; jitter source).
+    direct: the aiohttp pool `http` sends through, to call without httpx's objects (`_http.HttpTransport`).
     """
 
     def __init__(
@@ -128,6 +130,7 @@ class OffsetsClient:
         trace_attempt: TraceAttempt | None = None,
         sleep: Sleep = asyncio.sleep,
         rand: Callable[[], float] = random.random,
+        direct: DirectTransport | None = None,
     ) -> None:
         self._transport = HttpTransport(
             http,
@@ -140,6 +143,7 @@ class OffsetsClient:
             trace_attempt=trace_attempt,
             sleep=sleep,
             rand=rand,
+            direct=direct,
         )
 
     def __repr__(self) -> str:

@@ -41,9 +41,8 @@ import datetime
 import email.utils
 import time
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
-import httpx
 import orjson
 
 __all__ = [
@@ -68,6 +67,24 @@ __all__ = [
     "error_from_response",
     "parse_retry_after",
 ]
+
+
+class UpstreamAnswer(Protocol):
+    """What the error mapping reads of a response: an `httpx.Response`, or the backend client's leaner
+    `gateway.backend.transport.UpstreamResponse`."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def reason_phrase(self) -> str: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def content(self) -> bytes: ...
+
 
 # Headers an upstream or its proxies use to name the request; the first one present wins.
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-correlation-id", "x-amzn-requestid", "cf-ray")
@@ -273,7 +290,7 @@ def error_class_for(status: int, problem_type: str | None) -> type[BackendStatus
 
 
 def error_from_response(
-    response: httpx.Response, *, method: str | None = None, path: str | None = None
+    response: UpstreamAnswer, *, method: str | None = None, path: str | None = None
 ) -> BackendStatusError:
     """Build the exception for a non-2xx response, reading its problem+json body when there is one."""
     problem = _problem_body(response)
@@ -292,7 +309,7 @@ def error_from_response(
     )
 
 
-def _problem_body(response: httpx.Response) -> dict[str, Any]:
+def _problem_body(response: UpstreamAnswer) -> dict[str, Any]:
     """The response's JSON object, or {} when the body is empty, not JSON, or not an object."""
     try:
         body = orjson.loads(response.content)
@@ -318,7 +335,7 @@ def _errors_map(value: object) -> dict[str, list[str]]:
     return result
 
 
-def _request_id(response: httpx.Response, problem: dict[str, Any]) -> str | None:
+def _request_id(response: UpstreamAnswer, problem: dict[str, Any]) -> str | None:
     for header in _REQUEST_ID_HEADERS:
         value: str | None = response.headers.get(header)
         if value:

@@ -14,20 +14,47 @@ is shared by every caller and tenant). Timeouts: ``connect`` bounds opening a co
 request body's upload is bounded by ``read`` only through the response wait. Errors map to httpx's tree:
 a connect failure is `httpx.ConnectError`, a timeout `httpx.ConnectTimeout`/`httpx.ReadTimeout`, a
 connection lost mid-response `httpx.RemoteProtocolError`, a broken body `httpx.ReadError`.
+
+`AiohttpTransport.fetch` is the same exchange without httpx's objects: the backend client's own calls
+(`gateway.backend._http`) go through it when the app runs on this transport, skipping httpx's request
+building, client send machinery and response model (about 0.25 ms of CPU per upstream call on the
+development machine, against 0.15 ms for the exchange itself). Same pool, same headers on the wire, same
+timeouts and the same httpx errors; a body with a ``Content-Encoding`` is still decoded by httpx.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import httpx
 from aiohttp.helpers import get_env_proxy_for_url
+from multidict import CIMultiDictProxy
 from yarl import URL
 
 _Proxy = tuple[URL | None, aiohttp.BasicAuth | None]
+_TimeoutKey = tuple[float | None, float | None, float | None]
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamResponse:
+    """An answer as `AiohttpTransport.fetch` returns it: what the backend client reads of a response.
+
+    headers: case-insensitive (``headers.get("retry-after")``); content: the body, decoded when the
+    upstream sent a ``Content-Encoding``.
+    """
+
+    status_code: int
+    reason_phrase: str
+    headers: CIMultiDictProxy[str]
+    content: bytes
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -41,6 +68,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._limits = limits
         self._session: aiohttp.ClientSession | None = None
         self._proxies: dict[tuple[str, str | None, int | None], _Proxy] = {}
+        self._timeouts: dict[_TimeoutKey, aiohttp.ClientTimeout] = {}
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
@@ -58,30 +86,71 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._session is None:
-            self._session = self._open()
         timeout = request.extensions.get("timeout", {})
         url = URL(str(request.url), encoded=True)
+        response, content = await self._exchange(
+            request.method,
+            url,
+            request.headers.multi_items(),
+            request.content or None,
+            self._client_timeout(timeout.get("connect"), timeout.get("pool"), timeout.get("read")),
+        )
+        return _httpx_response(response, content, request)
+
+    async def fetch(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        timeouts: httpx.Timeout,
+    ) -> UpstreamResponse:
+        """Send one request without httpx's request and response objects (see the module docstring).
+
+        url: absolute and already percent-encoded (it is not encoded again). Raises the same httpx errors
+        as `handle_async_request`, `httpx.DecodingError` included.
+        """
+        client_timeout = self._client_timeout(timeouts.connect, timeouts.pool, timeouts.read)
+        response, body = await self._exchange(
+            method, URL(url, encoded=True), headers, content, client_timeout
+        )
+        if "content-encoding" in response.headers:  # rare: let httpx decode it (or refuse a lying one)
+            body = _httpx_response(response, body, None).read()
+        return UpstreamResponse(response.status, response.reason or "", response.headers, body)
+
+    async def _exchange(
+        self,
+        method: str,
+        url: URL,
+        headers: Any,
+        content: bytes | None,
+        timeouts: aiohttp.ClientTimeout,
+    ) -> tuple[aiohttp.ClientResponse, bytes]:
+        if self._session is None:
+            self._session = self._open()
         proxy, proxy_auth = self._proxy_for(url)
         with _mapped_errors():
             async with self._session.request(
-                request.method,
+                method,
                 url,
                 proxy=proxy,
                 proxy_auth=proxy_auth,
-                headers=request.headers.multi_items(),
-                data=request.content or None,
+                headers=headers,
+                data=content,
                 allow_redirects=False,
-                timeout=_timeout(timeout),
+                timeout=timeouts,
             ) as response:
-                content = await response.read()
-        return httpx.Response(
-            response.status,
-            headers=list(response.raw_headers),
-            stream=httpx.ByteStream(content),
-            request=request,
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode()},
-        )
+                return response, await response.read()
+
+    def _client_timeout(
+        self, connect: float | None, pool: float | None, read: float | None
+    ) -> aiohttp.ClientTimeout:
+        """aiohttp's timeout for httpx's values, made once per distinct set."""
+        key = (connect, pool, read)
+        found = self._timeouts.get(key)
+        if found is None:
+            found = self._timeouts[key] = _timeout(connect, pool, read)
+        return found
 
     def _proxy_for(self, url: URL) -> _Proxy:
         """The environment's proxy for `url`'s origin, read on its first request.
@@ -106,11 +175,20 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             self._session = None
 
 
-def _timeout(timeout: dict[str, Any]) -> aiohttp.ClientTimeout:
-    connect, pool = timeout.get("connect"), timeout.get("pool")
+def _timeout(connect: float | None, pool: float | None, read: float | None) -> aiohttp.ClientTimeout:
     waiting = None if connect is None or pool is None else connect + pool
-    return aiohttp.ClientTimeout(
-        total=None, connect=waiting, sock_connect=connect, sock_read=timeout.get("read")
+    return aiohttp.ClientTimeout(total=None, connect=waiting, sock_connect=connect, sock_read=read)
+
+
+def _httpx_response(
+    response: aiohttp.ClientResponse, content: bytes, request: httpx.Request | None
+) -> httpx.Response:
+    return httpx.Response(
+        response.status,
+        headers=list(response.raw_headers),
+        stream=httpx.ByteStream(content),
+        request=request,
+        extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode()},
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from gateway.backend import (
     BackendConnectionError,
@@ -31,6 +32,7 @@ from gateway.backend import (
 )
 from gateway.backend import models as m
 from gateway.backend._http import upstream_idempotency_key
+from gateway.backend.transport import UpstreamResponse
 
 BASE = "https://api.example.test/v1"
 KEY = "sk_live_dont_leak_me"
@@ -69,6 +71,26 @@ class Script:
         return [r.headers.get(name) for r in self.requests]
 
 
+class DirectScript:
+    """The script behind `AiohttpTransport.fetch`'s interface: the client's path without httpx's objects.
+
+    The request it records is rebuilt from what `fetch` was given, so both paths are checked alike.
+    """
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+
+    async def fetch(
+        self, method: str, url: str, headers: Any, content: bytes | None, timeouts: httpx.Timeout
+    ) -> UpstreamResponse:
+        extensions = {"timeout": timeouts.as_dict()}
+        request = httpx.Request(method, url, headers=headers, content=content, extensions=extensions)
+        response = self.script(request)
+        body = response.read()  # decoded as `fetch` decodes: a lying Content-Encoding raises here
+        headers = CIMultiDictProxy(CIMultiDict(response.headers.multi_items()))
+        return UpstreamResponse(response.status_code, response.reason_phrase, headers, body)
+
+
 class Sleeps(list[float]):
     async def __call__(self, seconds: float) -> None:
         self.append(seconds)
@@ -103,13 +125,19 @@ async def http() -> AsyncIterator[list[httpx.AsyncClient]]:
         await client.aclose()
 
 
-@pytest.fixture
-def make(http: list[httpx.AsyncClient], sleeps: Sleeps, events: list[RequestEvent]) -> Any:
+@pytest.fixture(params=["httpx", "direct"])
+def make(
+    request: pytest.FixtureRequest, http: list[httpx.AsyncClient], sleeps: Sleeps, events: list[RequestEvent]
+) -> Any:
+    """An `OffsetsClient` over a script, sending through httpx or straight to the pool (`direct`)."""
+
     def build(script: Script, policy: RetryPolicy = POLICY, **kwargs: Any) -> OffsetsClient:
         client = httpx.AsyncClient(transport=httpx.MockTransport(script))
         http.append(client)
+        direct = DirectScript(script) if request.param == "direct" else None
         return OffsetsClient(
             client,
+            direct=direct,
             base_url=BASE,
             api_key=KEY,
             retry=policy,

@@ -1,5 +1,6 @@
 """The aiohttp-backed httpx transport against real loopback sockets: what goes out, what comes back, and
-which httpx error each failure becomes (the backend client maps those to its own tree)."""
+which httpx error each failure becomes (the backend client maps those to its own tree) - through httpx's
+client and through `AiohttpTransport.fetch`, the backend client's path without httpx's objects."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import httpx
 import pytest
 
 from gateway.app import NoCookieJar
+from gateway.backend import CallOptions, OffsetsClient, RetryPolicy
+from gateway.backend.models import CreateOrderParams
 from gateway.backend.transport import AiohttpTransport
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -61,6 +64,33 @@ def client(**timeouts: float) -> httpx.AsyncClient:
     )
 
 
+Get = Callable[[str], Awaitable[bytes]]
+
+
+@pytest.fixture(params=["httpx", "fetch"])
+async def get(request: pytest.FixtureRequest) -> AsyncIterator[Callable[..., Get]]:
+    """``get(**timeouts)(url)``: a GET's body, through httpx's client or `AiohttpTransport.fetch`."""
+    opened: list[httpx.AsyncClient] = []
+
+    def make(**timeouts: float) -> Get:
+        http = client(**timeouts)
+        opened.append(http)
+
+        async def through_httpx(url: str) -> bytes:
+            return (await http.get(url)).content
+
+        async def through_fetch(url: str) -> bytes:
+            transport = http._transport  # the AiohttpTransport `client` made
+            assert isinstance(transport, AiohttpTransport)
+            return (await transport.fetch("GET", url, {}, None, http.timeout)).content
+
+        return through_httpx if request.param == "httpx" else through_fetch
+
+    yield make
+    for http in opened:
+        await http.aclose()
+
+
 async def test_requests_go_out_as_built_and_answers_come_back_on_one_kept_alive_connection() -> None:
     seen: list[tuple[bytes, bytes]] = []
     connections = 0
@@ -93,7 +123,9 @@ async def test_requests_go_out_as_built_and_answers_come_back_on_one_kept_alive_
     assert body == b'{"amount_kg": 5}'
 
 
-async def test_a_compressed_body_is_decoded_by_httpx_and_a_lying_one_is_a_decoding_error() -> None:
+async def test_a_compressed_body_is_decoded_by_httpx_and_a_lying_one_is_a_decoding_error(
+    get: Callable[..., Get],
+) -> None:
     bodies = [gzip.compress(b'{"n": 1}'), b"not gzip at all"]
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -101,28 +133,27 @@ async def test_a_compressed_body_is_decoded_by_httpx_and_a_lying_one_is_a_decodi
         writer.write(answer(bodies.pop(0), "Content-Encoding: gzip"))
         await writer.drain()
 
-    async with raw_server(handler) as url, client() as http:
-        assert (await http.get(f"{url}/one")).json() == {"n": 1}
+    async with raw_server(handler) as url:
+        assert await get()(f"{url}/one") == b'{"n": 1}'
         with pytest.raises(httpx.DecodingError):
-            await http.get(f"{url}/two")
+            await get()(f"{url}/two")
 
 
-async def test_nothing_listening_is_a_connect_error() -> None:
+async def test_nothing_listening_is_a_connect_error(get: Callable[..., Get]) -> None:
     async with raw_server(lambda r, w: asyncio.sleep(0)) as url:
         pass  # closed: nothing listens on that port any more
-    async with client() as http:
-        with pytest.raises(httpx.ConnectError):
-            await http.get(f"{url}/v1/orders")
+    with pytest.raises(httpx.ConnectError):
+        await get()(f"{url}/v1/orders")
 
 
-async def test_an_upstream_that_never_answers_is_a_read_timeout() -> None:
+async def test_an_upstream_that_never_answers_is_a_read_timeout(get: Callable[..., Get]) -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader)
         await reader.read()  # until the client gives up and closes the connection
 
-    async with raw_server(handler) as url, client(read=0.2) as http:
+    async with raw_server(handler) as url:
         with pytest.raises(httpx.ReadTimeout):
-            await http.get(f"{url}/slow")
+            await get(read=0.2)(f"{url}/slow")
 
 
 @pytest.mark.parametrize(
@@ -130,20 +161,22 @@ async def test_an_upstream_that_never_answers_is_a_read_timeout() -> None:
     [b"", b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"partial', b"garbage that is not HTTP\r\n\r\n"],
     ids=["closed-before-answering", "closed-mid-body", "not-http"],
 )
-async def test_a_broken_answer_is_a_transport_error_not_a_timeout(reply: bytes) -> None:
+async def test_a_broken_answer_is_a_transport_error_not_a_timeout(
+    reply: bytes, get: Callable[..., Get]
+) -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader)
         writer.write(reply)
         await writer.drain()
 
-    async with raw_server(handler) as url, client() as http:
+    async with raw_server(handler) as url:
         with pytest.raises(httpx.TransportError) as caught:
-            await http.get(f"{url}/broken")
+            await get()(f"{url}/broken")
     assert not isinstance(caught.value, httpx.TimeoutException)
 
 
 async def test_a_proxy_from_the_environment_carries_requests_unless_no_proxy_exempts_the_host(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, get: Callable[..., Get]
 ) -> None:
     seen: list[bytes] = []
 
@@ -157,14 +190,58 @@ async def test_a_proxy_from_the_environment_carries_requests_unless_no_proxy_exe
         for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("HTTP_PROXY", proxy_url)
-        async with client() as http:
-            response = await http.get("http://upstream.invalid/v1/orders")
-            response_again = await http.get("http://upstream.invalid/v1/orders")
-        assert (response.text, response_again.text) == ("via proxy", "via proxy")
+        proxied = get()
+        bodies = [await proxied("http://upstream.invalid/v1/orders") for _ in range(2)]
+        assert bodies == [b"via proxy", b"via proxy"]
         assert seen == [b"GET http://upstream.invalid/v1/orders HTTP/1.1"] * 2
 
         monkeypatch.setenv("NO_PROXY", "upstream.invalid")
-        async with client() as http:
-            with pytest.raises(httpx.ConnectError):
-                await http.get("http://upstream.invalid/v1/orders")
+        with pytest.raises(httpx.ConnectError):
+            await get()("http://upstream.invalid/v1/orders")
         assert len(seen) == 2
+
+
+async def test_the_backend_client_sends_the_same_requests_with_or_without_httpx_objects() -> None:
+    """The direct path (`fetch`) puts on the wire what httpx's client would: request line (encoded id,
+    query), headers (httpx's defaults such as Accept-Encoding included) and body."""
+    seen: list[tuple[bytes, bytes]] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while not reader.at_eof():
+            try:
+                seen.append(await read_request(reader))
+            except asyncio.IncompleteReadError:
+                break
+            body = b'{"data": [], "has_more": false}' if b" /v1/orders?" in seen[-1][0] else ORDER
+            writer.write(answer(body, "Content-Type: application/json"))
+            await writer.drain()
+
+    options = CallOptions(api_key="k", subaccount_id="sub", request_id="rid", idempotency_key="idem")
+    requests: dict[str, list[tuple[list[bytes], bytes]]] = {}
+    async with raw_server(handler) as url:
+        for way in ("httpx", "direct"):
+            async with client() as http:
+                transport = http._transport
+                assert isinstance(transport, AiohttpTransport)
+                offsets = OffsetsClient(
+                    http,
+                    base_url=f"{url}/v1",
+                    retry=RetryPolicy(max_attempts=1),
+                    direct=transport if way == "direct" else None,
+                )
+                seen.clear()
+                await offsets.get_order("a/b c", opts=options)
+                await offsets.list_orders(limit=2, starting_after="x y&z", opts=options)
+                await offsets.create_order(CreateOrderParams(amount_kg=5), opts=options)
+                requests[way] = [(sorted(head.lower().split(b"\r\n")), body) for head, body in seen]
+    assert len(requests["httpx"]) == 3
+    assert requests["direct"] == requests["httpx"]
+    lines = requests["direct"][1][0]
+    assert b"get /v1/orders?limit=2&starting_after=x+y%26z http/1.1" in lines
+    assert b"accept-encoding: gzip, deflate" in lines and b"x-subaccount-id: sub" in lines
+
+
+ORDER = (
+    b'{"id": "Gre28Fc35bt3", "order_number": "1-2", "created_on": "2022-08-01T18:00:00.000000Z",'
+    b' "amount_kg": 10, "state": "placed", "price_usd_cents": 20}'
+)
