@@ -132,7 +132,16 @@ class Loader(Generic[K, V]):
         self._partition = partition
         # The loader's memo, held here too so `peek` can look at a key's future without awaiting it.
         self._futures: dict[Any, asyncio.Future[Any]] = {}
-        self._loader = DataLoader(self._batch, loop=loop, cache_map=self._futures)
+        self._loop = loop
+        self._made: DataLoader[Any, Any] | None = None
+
+    @property
+    def _loader(self) -> DataLoader[Any, Any]:
+        """The aiodataloader, made on first use: a request builds six loaders and most use one or none
+        (making one inspects its batch function, a few microseconds each)."""
+        if self._made is None:
+            self._made = DataLoader(self._batch, loop=self._loop, cache_map=self._futures)
+        return self._made
 
     async def load(self, key: K) -> V:
         """The object for `key`; raises the exception its fetch raised."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, TypeGuard
 
 import orjson
@@ -56,6 +56,9 @@ ContextGetter = Callable[[Request, Response], Awaitable[Any]]
 ResultHook = Callable[[Request, ExecutionResult], None]
 
 
+# Both negotiations are pure functions of the header, asked three to five times per request, and clients
+# send one of a handful of Accept values: each answer is kept (LRU, bounded) instead of re-parsed.
+@lru_cache(maxsize=256)
 def accepted_media_type(accept: str | None) -> str:
     """The response media type for an ``Accept`` header (GraphQL-over-HTTP content negotiation).
 
@@ -69,6 +72,7 @@ def accepted_media_type(accept: str | None) -> str:
     return JSON
 
 
+@lru_cache(maxsize=256)
 def prefers_event_stream(accept: str | None) -> bool:
     """True when ``Accept`` asks for GraphQL over SSE ahead of every JSON answer.
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 
+from gateway import loaders as loaders_module
 from gateway.backend import NotFoundError, models
 from gateway.loaders import CachedList, CatalogueCache, Loader
 from tests.gateway.unit.schema_fakes import FakeUpstream, context_for, order, portfolio, subaccount
@@ -81,6 +83,25 @@ async def test_primed_keys_are_never_fetched() -> None:
     loader.prime("a", "primed")
     assert await loader.load_many(["a", "b"]) == ["primed", "B"]
     assert fetch.keys == ["b"]
+
+
+async def test_a_request_makes_only_the_dataloaders_it_uses(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[object] = []
+    real = loaders_module.DataLoader
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        made.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loaders_module, "DataLoader", counting)
+    unused, used = Recorder(), Recorder()
+    make_loader(unused)
+    loader = make_loader(used)
+    assert made == []  # none until a loader is first used
+    assert loader.peek("a") is None and made == []
+    assert await loader.load("a") == "A" and await loader.load("a") == "A"
+    assert len(made) == 1 and used.keys == ["a"] and unused.keys == []
+    assert loader.peek("a") == "A"
 
 
 async def test_catalogue_cache_serves_a_later_request_until_the_ttl_ends() -> None:
