@@ -32,14 +32,14 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
 
-import variants as v  # noqa: E402
-from gateway_nested import sandbox_env, seed  # noqa: E402
-from run import gateway_env  # noqa: E402
-from sandbox_orders import uvicorn_server  # noqa: E402
+import variants as v
+from gateway_nested import sandbox_env, seed
+from run import gateway_env
+from sandbox_orders import uvicorn_server
 
-from gateway.app import create_app  # noqa: E402
-from gateway.schema.errors import UpstreamErrorsExecutionContext  # noqa: E402
-from gateway.schema.execution import FastFieldsExecutionContext  # noqa: E402
+from gateway.app import create_app
+from gateway.schema.errors import UpstreamErrorsExecutionContext
+from gateway.schema.execution import FastFieldsExecutionContext
 
 WORKLOADS = ("order", "dashboard")
 CONTEXTS = {"fast": FastFieldsExecutionContext, "graphql-core": UpstreamErrorsExecutionContext}
@@ -151,7 +151,9 @@ async def measure(app: Any, state: dict[str, Any], args: argparse.Namespace, ord
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per variant")
     parser.add_argument("--queries", type=int, default=300, help="order queries per round (dashboard: 1/10)")
     parser.add_argument("--orders", type=int, default=50, help="orders seeded and shown on the dashboard")
