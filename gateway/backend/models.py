@@ -12,7 +12,15 @@ import enum
 from datetime import datetime
 from typing import Any, Generic, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "AirFreightQuoteParams",
@@ -215,10 +223,33 @@ class Retirement(_Payload):
     url: str | None = None
 
 
+SHARED_PROJECTS = "projects"
+"""Validation-context key of a response's memo of nested projects: ``{id: (raw dict, Project)}``."""
+
+
 class ProjectAllocation(_Payload):
     project: Project
     amount_kg: float
     retirements: list[Retirement] = Field(default_factory=list)
+
+    @field_validator("project", mode="wrap")
+    @classmethod
+    def _validate_each_project_once(
+        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> Any:
+        """A page of orders repeats a few projects in full (50 orders: ~200 copies of ~4 projects, most
+        of the page's bytes); a copy equal to one already validated in the same response shares its
+        model instead of being validated again (`client._validate` passes one memo per response)."""
+        memo = info.context.get(SHARED_PROJECTS) if isinstance(info.context, dict) else None
+        if memo is None or not isinstance(value, dict):
+            return handler(value)
+        key = value.get("id")
+        seen = memo.get(key)
+        if seen is not None and seen[0] == value:
+            return seen[1]
+        validated = handler(value)
+        memo[key] = (value, validated)
+        return validated
 
 
 class Order(_Payload):

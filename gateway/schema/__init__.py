@@ -20,7 +20,7 @@ from strawberry.types.base import get_object_definition
 from gateway.masking import should_mask
 from gateway.schema.catalogue import CatalogueQueries
 from gateway.schema.checkout import CheckoutMutations, CheckoutQueries
-from gateway.schema.errors import UpstreamErrorsExecutionContext
+from gateway.schema.execution import FastFieldsExecutionContext
 from gateway.schema.impact import ImpactQueries
 from gateway.schema.node import NodeQueries
 from gateway.schema.orders import OrderMutations, OrderQueries
@@ -70,7 +70,8 @@ def build_schema(
     """Build the gateway's schema.
 
     extensions: strawberry schema extensions. Backend failures become coded GraphQL errors during
-    execution (`UpstreamErrorsExecutionContext`), before any masking extension sees them.
+    execution (`UpstreamErrorsExecutionContext`), before any masking extension sees them; fields that
+    only read an attribute take a short path (`FastFieldsExecutionContext`).
     schema_class: `gateway.federation.SubgraphSchema` for the federation subgraph.
     """
     query = merge_types("Query", QUERY_PARTS)
@@ -87,7 +88,7 @@ def build_schema(
         mutation=mutation,
         subscription=OrderSubscriptions,
         extensions=list(extensions),
-        execution_context_class=UpstreamErrorsExecutionContext,
+        execution_context_class=FastFieldsExecutionContext,
         # Money amounts: the gateway's own `Decimal` (plain notation, bounded input), not strawberry's.
         config=StrawberryConfig(scalar_map={decimal.Decimal: DecimalScalar}),
     )

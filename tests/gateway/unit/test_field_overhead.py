@@ -12,6 +12,7 @@ from starlette.routing import Route
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.schema.errors import UpstreamErrorsExecutionContext
+from gateway.schema.execution import FastFieldsExecutionContext
 from gateway.security.settings import SecuritySettings
 from gateway.view import GatewayGraphQL
 
@@ -35,4 +36,6 @@ def test_no_extension_of_the_app_wraps_every_field_resolver() -> None:
     extensions = [factory() for factory in schema.extensions]  # type: ignore[attr-defined]
     assert len(extensions) >= 6  # metrics, caches, masking, introspection off, limit rules, guard
     assert [type(e).__name__ for e in extensions if e._implements_resolve()] == []
-    assert schema.execution_context_class is UpstreamErrorsExecutionContext  # type: ignore[attr-defined]
+    context_class = schema.execution_context_class  # type: ignore[attr-defined]
+    assert context_class is FastFieldsExecutionContext
+    assert issubclass(context_class, UpstreamErrorsExecutionContext)
