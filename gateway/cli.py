@@ -115,9 +115,13 @@ def _serve(args: argparse.Namespace) -> int:
         "workers": _workers(args.workers, settings),
         "log_level": log_level,
         "log_config": log_config(log_level, settings.log_format),
-        # uvicorn[standard] brings uvloop and httptools; "auto" picks them when importable.
+        # uvicorn[standard] brings uvloop and httptools; "auto" picks them when importable (measured against
+        # granian 2.8 in bench/README.md, "What each change bought": uvicorn kept).
         "loop": "auto",
         "http": "auto",
+        # The gateway writes its own access log (gateway.telemetry.access) and log_config silences uvicorn's;
+        # off here, uvicorn also skips formatting each request's client address and path for that logger.
+        "access_log": False,
     }
     if options["workers"] > 1:
         uvicorn.run("gateway.app:create_app", **options)
