@@ -46,6 +46,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLResolveInfo,
     GraphQLScalarType,
     GraphQLString,
 )
@@ -67,13 +68,19 @@ _SETTLED: Final = frozenset({dict, list, str, int, float, bool, type(None)})
 Completer: TypeAlias = Callable[["FastFieldsExecutionContext", Any, "_Step", Path | None], Any]
 
 
+# (source, graphql-core's resolve info) -> what the field's resolver returns
+DirectResolver: TypeAlias = Callable[[Any, GraphQLResolveInfo[Any]], Any]
+
+
 @dataclass(frozen=True, slots=True)
 class _Shortcut:
-    """How one field of an object type is completed, and for basic fields which attribute to read."""
+    """How one field of an object type is completed; for basic fields which attribute to read, for
+    fields with a plain resolver how to call it (`_direct_resolver`)."""
 
     attribute: str | None
     complete: Completer
     needs_path: bool
+    resolve: DirectResolver | None = None
 
 
 class _Step:
@@ -178,7 +185,11 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
                 if field_def.args or node.arguments
                 else {}
             )
-            result = (field_def.resolve or self.field_resolver)(source, info, **args)
+            direct = shortcut.resolve
+            if direct is not None and not args:
+                result = direct(source, info)
+            else:
+                result = (field_def.resolve or self.field_resolver)(source, info, **args)
             if self.is_awaitable(result):
                 return self.complete_awaitable_value(return_type, details, info, path, result, None)
         except Exception as error:
@@ -296,7 +307,7 @@ def _shortcut_for(field: GraphQLField) -> _Shortcut | None:
         complete = _object_completer(named, return_type, non_null)
     if complete is None:
         return None
-    return _Shortcut(_basic_attribute(field, definition), complete, needs_path)
+    return _Shortcut(_basic_attribute(field, definition), complete, needs_path, _direct_resolver(field))
 
 
 def _basic_attribute(field: GraphQLField, definition: Any) -> str | None:
@@ -305,6 +316,41 @@ def _basic_attribute(field: GraphQLField, definition: Any) -> str | None:
         return None
     name = definition.python_name
     return name if isinstance(name, str) else None
+
+
+def _direct_resolver(field: GraphQLField) -> DirectResolver | None:
+    """A call of the field's resolver function itself, for a strawberry resolver with no arguments, no
+    field extensions (permissions are extensions) and no exception handlers: what strawberry's wrapper
+    would do (the source as `self`/`root`/`parent`, an `Info` over graphql-core's) without the layers
+    it keeps for the cases excluded here. None otherwise, and strawberry's wrapper is called."""
+    definition: Any = (field.extensions or {}).get("strawberry-definition")
+    resolver = getattr(definition, "base_resolver", None)
+    if resolver is None or definition.arguments or definition.extensions or field.args:
+        return None
+    if _exception_handlers(field.resolve) != ():
+        return None
+    function = resolver.wrapped_func
+    wants_self = resolver.self_parameter is not None
+    sources = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None]
+    info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
+
+    def resolve(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
+        kwargs = dict.fromkeys(sources, source)
+        if info_name is not None:
+            strawberry_schema = info.schema._strawberry_schema  # type: ignore[attr-defined]
+            kwargs[info_name] = strawberry_schema.config.info_class(_raw_info=info, _field=definition)
+        return function(source, **kwargs) if wants_self else function(**kwargs)
+
+    return resolve
+
+
+def _exception_handlers(resolve: Any) -> object:
+    """The exception handlers strawberry bound into a field's resolver wrapper (None: not strawberry's)."""
+    code, cells = getattr(resolve, "__code__", None), getattr(resolve, "__closure__", None) or ()
+    names = code.co_freevars if code is not None else ()
+    bound = dict(zip(names, cells, strict=False))
+    cell = bound.get("field_exception_handlers")
+    return cell.cell_contents if cell is not None else None
 
 
 def _plain_object(type_: GraphQLOutputType) -> TypeGuard[GraphQLObjectType]:
