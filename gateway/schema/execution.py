@@ -6,11 +6,16 @@ type's wrappers. Most fields of this schema are *basic*: a strawberry field with
 arguments and no field extensions, whose value is an attribute of the parent object already in hand.
 A page of 50 orders has about 750 of them, and each cost more than the rest of its answer.
 
-`FastFieldsExecutionContext.execute_fields` answers such fields directly:
+`FastFieldsExecutionContext.execute_fields` answers such fields directly, and completes the values of
+fields with resolvers the same way when they come back synchronously:
 
-- a scalar or enum (or a list of them): the attribute, coerced with the type's own
-  ``coerce_output_value``;
-- an object (or a list of objects): the attribute, then its selection through `execute_fields` again.
+- a scalar or enum (or a list of them): the value itself where the type would return it unchanged (a
+  `str` for String and ID, an `int` in range for Int, a finite `float` for Float, a `bool`), else the
+  type's own ``coerce_output_value``;
+- an object (or a list of objects): its selection through `execute_fields` again.
+
+Per execution, each selection set becomes a list of steps once (`_Step`: the response key, the field's
+shortcut, the object's sub-selection), so 50 orders do not look the same things up 50 times.
 
 Everything else - resolvers, arguments, ``__typename``, interfaces and unions, directives on the field
 (``@stream``), deferred fragments, extensions that wrap resolvers (a graphql-core middleware), and any
@@ -25,18 +30,25 @@ errors included, over generated queries.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias, TypeGuard
 
 from graphql import (
+    GraphQLBoolean,
     GraphQLEnumType,
     GraphQLField,
+    GraphQLFloat,
+    GraphQLID,
+    GraphQLInt,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLResolveInfo,
     GraphQLScalarType,
+    GraphQLString,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.execution.executor import to_nodes
@@ -48,22 +60,52 @@ from gateway.schema.errors import UpstreamErrorsExecutionContext
 _SLOW: Final = object()
 """What a short path answers when graphql-core must complete the field instead (nothing has run yet)."""
 
-# (executor, value, field details, the field's path - None for leaves) -> completed value or _SLOW
 _SHORTCUTS_ATTRIBUTE = "_gateway_shortcuts"
-Completer: TypeAlias = Callable[["FastFieldsExecutionContext", Any, FieldDetailsList, Path | None], Any]
+_SETTLED: Final = frozenset({dict, list, str, int, float, bool, type(None)})
+"""Types of completed values that are never awaitable (checked before the executor's `is_awaitable`)."""
+
+# (executor, value, step, the field's path - None for leaves) -> completed value or _SLOW
+Completer: TypeAlias = Callable[["FastFieldsExecutionContext", Any, "_Step", Path | None], Any]
+
+
+# (source, graphql-core's resolve info) -> what the field's resolver returns
+DirectResolver: TypeAlias = Callable[[Any, GraphQLResolveInfo[Any]], Any]
 
 
 @dataclass(frozen=True, slots=True)
 class _Shortcut:
-    """How one field of an object type is answered: read `attribute` (basic fields) and/or complete."""
+    """How one field of an object type is completed; for basic fields which attribute to read, for
+    fields with a plain resolver how to call it (`_direct_resolver`)."""
 
     attribute: str | None
     complete: Completer
     needs_path: bool
+    resolve: DirectResolver | None = None
+
+
+class _Step:
+    """One response key of a selection set, for one execution."""
+
+    __slots__ = ("details", "key", "parent_name", "shortcut", "sub")
+
+    def __init__(self, key: str, details: FieldDetailsList, shortcut: _Shortcut | None, parent: str) -> None:
+        self.key = key
+        self.details = details
+        self.shortcut = shortcut
+        self.parent_name = parent
+        # The object's sub-selection: None until first needed, False when it defers (graphql-core's path).
+        self.sub: GroupedFieldSet | bool | None = None
 
 
 class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
     """graphql-core's executor (with the gateway's error translation), short-cutting basic fields."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # strawberry passes a manager on every request, holding the extensions that have a `resolve` hook.
+        manager = self.middleware_manager
+        self._fast = manager is None or not manager.middlewares
+        self._plans: dict[int, tuple[GroupedFieldSet, list[_Step]]] = {}
 
     def execute_fields(
         self,
@@ -73,102 +115,112 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
         grouped_field_set: GroupedFieldSet,
         position_context: Any,
     ) -> AwaitableOrValue[dict[str, Any]]:
-        if position_context is not None or _wraps_resolvers(self):
+        if position_context is not None or not self._fast:
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
-        shortcuts = _shortcuts(parent_type)
         results: dict[str, Any] = {}
-        is_awaitable = self.is_awaitable
-        awaitable_fields: list[str] = []
+        pending: list[str] = []
         try:
-            for response_name, field_details_list in grouped_field_set.items():
-                node = field_details_list[0].node
-                shortcut = None if node.directives else shortcuts.get(node.name.value)
-                result = (
-                    _SLOW
-                    if shortcut is None or shortcut.attribute is None
-                    else _read(
-                        self, shortcut, source_value, path, response_name, parent_type, field_details_list
-                    )
-                )
+            for step in self._steps(parent_type, grouped_field_set):
+                shortcut = step.shortcut
+                result = _SLOW
+                if shortcut is not None and shortcut.attribute is not None:
+                    value = getattr(source_value, shortcut.attribute, _SLOW)
+                    if value is not _SLOW:
+                        field_path = Path(path, step.key, step.parent_name) if shortcut.needs_path else None
+                        result = shortcut.complete(self, value, step, field_path)
                 if result is _SLOW:
-                    result = self.execute_field(
-                        parent_type,
-                        source_value,
-                        field_details_list,
-                        Path(path, response_name, parent_type.name),
-                        position_context,
-                    )
+                    result = self._execute_step(parent_type, source_value, step, path)
                     if result is Undefined:
                         continue
-                results[response_name] = result
-                if is_awaitable(result):
-                    awaitable_fields.append(response_name)
+                results[step.key] = result
+                if type(result) not in _SETTLED and self.is_awaitable(result):
+                    pending.append(step.key)
         except Exception:
-            if awaitable_fields:
-                self.settle_in_background([results[name] for name in awaitable_fields])
+            if pending:
+                self.settle_in_background([results[key] for key in pending])
             raise
-        if not awaitable_fields:
+        if not pending:
             return results
-        return _await_fields(results, awaitable_fields)
+        return _await_fields(results, pending)
 
-    def execute_field(
-        self,
-        parent_type: GraphQLObjectType,
-        source: Any,
-        field_details_list: FieldDetailsList,
-        path: Path,
-        position_context: Any,
+    def _steps(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> list[_Step]:
+        # graphql-core memoizes each sub-selection per execution, so its identity is a stable key; the
+        # entry keeps it alive so that the id is not reused.
+        plan = self._plans.get(id(grouped_field_set))
+        if plan is not None:
+            return plan[1]
+        shortcuts = _shortcuts(parent_type)
+        steps = [
+            _Step(key, details, _shortcut_of(shortcuts, details), parent_type.name)
+            for key, details in grouped_field_set.items()
+        ]
+        self._plans[id(grouped_field_set)] = (grouped_field_set, steps)
+        return steps
+
+    def _execute_step(
+        self, parent_type: GraphQLObjectType, source: Any, step: _Step, parent_path: Path | None
     ) -> Any:
-        """A field with a resolver: graphql-core's resolution, then the short completion when it can."""
-        node = field_details_list[0].node
-        shortcut = None if node.directives else _shortcuts(parent_type).get(node.name.value)
-        if shortcut is None or position_context is not None or _wraps_resolvers(self):
-            return super().execute_field(parent_type, source, field_details_list, path, position_context)
+        """A field with a resolver (or one the short path gave back): graphql-core resolves it, then the
+        short completion completes a synchronous value when it can."""
+        path = Path(parent_path, step.key, step.parent_name)
+        shortcut = step.shortcut
+        if shortcut is None or shortcut.attribute is not None:
+            return self.execute_field(parent_type, source, step.details, path, None)
+        details = step.details
+        node = details[0].node
         field_def = parent_type.fields[node.name.value]
         return_type = field_def.type
-        info = self.build_resolve_info(field_def, to_nodes(field_details_list), parent_type, path)
+        info = self.build_resolve_info(field_def, to_nodes(details), parent_type, path)
         try:
             args = (
                 get_argument_values(
                     field_def,
                     node,
                     self.variable_values,
-                    field_details_list[0].fragment_variable_values,
+                    details[0].fragment_variable_values,
                     self.hide_suggestions,
                 )
                 if field_def.args or node.arguments
                 else {}
             )
-            result = (field_def.resolve or self.field_resolver)(source, info, **args)
+            direct = shortcut.resolve
+            if direct is not None and not args:
+                result = direct(source, info)
+            else:
+                result = (field_def.resolve or self.field_resolver)(source, info, **args)
             if self.is_awaitable(result):
-                return self.complete_awaitable_value(
-                    return_type, field_details_list, info, path, result, position_context
-                )
+                return self.complete_awaitable_value(return_type, details, info, path, result, None)
         except Exception as error:
-            self.handle_field_error(error, return_type, field_details_list, path)
+            self.handle_field_error(error, return_type, details, path)
             return None
-        completed = shortcut.complete(self, result, field_details_list, path)
+        completed = shortcut.complete(self, result, step, path)
         if completed is not _SLOW:
             return completed
         try:
-            completed = self.complete_value(
-                return_type, field_details_list, info, path, result, position_context
-            )
+            completed = self.complete_value(return_type, details, info, path, result, None)
         except Exception as error:
-            self.handle_field_error(error, return_type, field_details_list, path)
+            self.handle_field_error(error, return_type, details, path)
             return None
         if self.is_awaitable(completed):
-            return self.guarded(completed, return_type, field_details_list, path)
+            return self.guarded(completed, return_type, details, path)
         return completed
 
-    def complete_fast_object(
+    def subfields(self, step: _Step, object_type: GraphQLObjectType) -> GroupedFieldSet | None:
+        """The object's selection, or None when it defers fragments (graphql-core's path then)."""
+        sub = step.sub
+        if sub is None:
+            grouped_field_set, new_defer_usages, _ = self.collect_subfields(object_type, step.details)
+            sub = step.sub = False if new_defer_usages else grouped_field_set
+        return sub or None  # type: ignore[return-value]
+
+    def complete_object(
         self,
         object_type: GraphQLObjectType,
         grouped_field_set: GroupedFieldSet,
         return_type: GraphQLOutputType,
-        field_details_list: FieldDetailsList,
+        details: FieldDetailsList,
         path: Path,
         value: Any,
     ) -> Any:
@@ -176,37 +228,24 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
         try:
             completed = self.execute_fields(object_type, value, path, grouped_field_set, None)
         except Exception as error:
-            self.handle_field_error(error, return_type, field_details_list, path)
+            self.handle_field_error(error, return_type, details, path)
             return None
-        if self.is_awaitable(completed):
-            return self.guarded(completed, return_type, field_details_list, path)
+        if type(completed) is not dict and self.is_awaitable(completed):
+            return self.guarded(completed, return_type, details, path)
         return completed
-
-    def fast_subfields(
-        self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList
-    ) -> GroupedFieldSet | None:
-        """The object's selection, or None when it defers fragments (graphql-core's path then)."""
-        grouped_field_set, new_defer_usages, _ = self.collect_subfields(object_type, field_details_list)
-        return None if new_defer_usages else grouped_field_set
 
     async def guarded(
         self,
         completed: Awaitable[Any],
         return_type: GraphQLOutputType,
-        field_details_list: FieldDetailsList,
+        details: FieldDetailsList,
         path: Path,
     ) -> Any:
         try:
             return await completed
         except Exception as error:
-            self.handle_field_error(error, return_type, field_details_list, path)
+            self.handle_field_error(error, return_type, details, path)
             return None
-
-
-def _wraps_resolvers(ex: FastFieldsExecutionContext) -> bool:
-    # strawberry passes a manager on every request, holding the extensions that have a `resolve` hook.
-    manager = ex.middleware_manager
-    return manager is not None and bool(manager.middlewares)
 
 
 async def _await_fields(results: dict[str, Any], names: list[str]) -> dict[str, Any]:
@@ -227,21 +266,9 @@ async def _await_items(items: list[Any], indices: list[int]) -> list[Any]:
 # --- the short paths, built once per object type ------------------------------------------------------
 
 
-def _read(
-    ex: FastFieldsExecutionContext,
-    shortcut: _Shortcut,
-    source: Any,
-    path: Path | None,
-    key: str,
-    parent_type: GraphQLObjectType,
-    details: FieldDetailsList,
-) -> Any:
-    """A basic field: its attribute, completed (or _SLOW, having run nothing)."""
-    value = getattr(source, shortcut.attribute, _SLOW)  # type: ignore[arg-type]
-    if value is _SLOW:
-        return _SLOW
-    field_path = Path(path, key, parent_type.name) if shortcut.needs_path else None
-    return shortcut.complete(ex, value, details, field_path)
+def _shortcut_of(shortcuts: dict[str, _Shortcut], details: FieldDetailsList) -> _Shortcut | None:
+    node = details[0].node
+    return None if node.directives else shortcuts.get(node.name.value)
 
 
 def _shortcuts(parent_type: GraphQLObjectType) -> dict[str, _Shortcut]:
@@ -280,7 +307,7 @@ def _shortcut_for(field: GraphQLField) -> _Shortcut | None:
         complete = _object_completer(named, return_type, non_null)
     if complete is None:
         return None
-    return _Shortcut(_basic_attribute(field, definition), complete, needs_path)
+    return _Shortcut(_basic_attribute(field, definition), complete, needs_path, _direct_resolver(field))
 
 
 def _basic_attribute(field: GraphQLField, definition: Any) -> str | None:
@@ -291,6 +318,41 @@ def _basic_attribute(field: GraphQLField, definition: Any) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def _direct_resolver(field: GraphQLField) -> DirectResolver | None:
+    """A call of the field's resolver function itself, for a strawberry resolver with no arguments, no
+    field extensions (permissions are extensions) and no exception handlers: what strawberry's wrapper
+    would do (the source as `self`/`root`/`parent`, an `Info` over graphql-core's) without the layers
+    it keeps for the cases excluded here. None otherwise, and strawberry's wrapper is called."""
+    definition: Any = (field.extensions or {}).get("strawberry-definition")
+    resolver = getattr(definition, "base_resolver", None)
+    if resolver is None or definition.arguments or definition.extensions or field.args:
+        return None
+    if _exception_handlers(field.resolve) != ():
+        return None
+    function = resolver.wrapped_func
+    wants_self = resolver.self_parameter is not None
+    sources = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None]
+    info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
+
+    def resolve(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
+        kwargs = dict.fromkeys(sources, source)
+        if info_name is not None:
+            strawberry_schema = info.schema._strawberry_schema  # type: ignore[attr-defined]
+            kwargs[info_name] = strawberry_schema.config.info_class(_raw_info=info, _field=definition)
+        return function(source, **kwargs) if wants_self else function(**kwargs)
+
+    return resolve
+
+
+def _exception_handlers(resolve: Any) -> object:
+    """The exception handlers strawberry bound into a field's resolver wrapper (None: not strawberry's)."""
+    code, cells = getattr(resolve, "__code__", None), getattr(resolve, "__closure__", None) or ()
+    names = code.co_freevars if code is not None else ()
+    bound = dict(zip(names, cells, strict=False))
+    cell = bound.get("field_exception_handlers")
+    return cell.cell_contents if cell is not None else None
+
+
 def _plain_object(type_: GraphQLOutputType) -> TypeGuard[GraphQLObjectType]:
     """An object type whose `is_type_of` (if any) is strawberry's own, which never reads the info."""
     if not isinstance(type_, GraphQLObjectType):
@@ -299,22 +361,48 @@ def _plain_object(type_: GraphQLOutputType) -> TypeGuard[GraphQLObjectType]:
     return type_.is_type_of is None or (definition is not None and definition.is_type_of is None)
 
 
-def _coerce(leaf: GraphQLScalarType | GraphQLEnumType, value: Any) -> Any:
+def _origin(object_type: GraphQLObjectType) -> type | None:
+    definition = (object_type.extensions or {}).get("strawberry-definition")
+    origin = getattr(definition, "origin", None)
+    return origin if isinstance(origin, type) else None
+
+
+# Values these built-in scalars return unchanged (graphql-core's `serialize_*` check the same).
+_UNCHANGED: Final[dict[GraphQLScalarType, Callable[[Any], bool]]] = {
+    GraphQLString: lambda value: type(value) is str,
+    GraphQLID: lambda value: type(value) is str,
+    GraphQLBoolean: lambda value: type(value) is bool,
+    GraphQLInt: lambda value: type(value) is int and -(2**31) <= value < 2**31,
+    GraphQLFloat: lambda value: type(value) is float and math.isfinite(value),
+}
+
+
+def _coercer(leaf: GraphQLScalarType | GraphQLEnumType) -> Callable[[Any], Any]:
     """The leaf's output value, or _SLOW where graphql-core would raise (it then words the error)."""
-    if isinstance(value, Exception):
-        return _SLOW
-    try:
-        coerced = leaf.coerce_output_value(value)
-    except Exception:
-        return _SLOW
-    return _SLOW if coerced is None or coerced is Undefined else coerced
+    unchanged = _UNCHANGED.get(leaf) if isinstance(leaf, GraphQLScalarType) else None
+    coerce_output_value = leaf.coerce_output_value
+
+    def coerce(value: Any) -> Any:
+        if unchanged is not None and unchanged(value):
+            return value
+        if isinstance(value, Exception):
+            return _SLOW
+        try:
+            coerced = coerce_output_value(value)
+        except Exception:
+            return _SLOW
+        return _SLOW if coerced is None or coerced is Undefined else coerced
+
+    return coerce
 
 
 def _leaf_completer(leaf: GraphQLScalarType | GraphQLEnumType, non_null: bool) -> Completer:
-    def complete(ex: FastFieldsExecutionContext, value: Any, details: Any, path: Any) -> Any:
+    coerce = _coercer(leaf)
+
+    def complete(ex: FastFieldsExecutionContext, value: Any, step: _Step, path: Any) -> Any:
         if value is None:
             return _SLOW if non_null else None
-        return _coerce(leaf, value)
+        return coerce(value)
 
     return complete
 
@@ -322,7 +410,9 @@ def _leaf_completer(leaf: GraphQLScalarType | GraphQLEnumType, non_null: bool) -
 def _leaf_list_completer(
     leaf: GraphQLScalarType | GraphQLEnumType, non_null: bool, items_non_null: bool
 ) -> Completer:
-    def complete(ex: FastFieldsExecutionContext, value: Any, details: Any, path: Any) -> Any:
+    coerce = _coercer(leaf)
+
+    def complete(ex: FastFieldsExecutionContext, value: Any, step: _Step, path: Any) -> Any:
         if value is None:
             return _SLOW if non_null else None
         if type(value) is not list:
@@ -334,7 +424,7 @@ def _leaf_list_completer(
                     return _SLOW
                 completed.append(None)
                 continue
-            coerced = _coerce(leaf, item)
+            coerced = coerce(item)
             if coerced is _SLOW:
                 return _SLOW
             completed.append(coerced)
@@ -343,26 +433,34 @@ def _leaf_list_completer(
     return complete
 
 
-def _object_value(ex: FastFieldsExecutionContext, object_type: GraphQLObjectType, value: Any) -> bool:
-    """Whether graphql-core would complete `value` as `object_type` without a word to say about it."""
-    if isinstance(value, Exception) or ex.is_awaitable(value):
-        return False
+def _object_check(object_type: GraphQLObjectType) -> Callable[[FastFieldsExecutionContext, Any], bool]:
+    """Whether graphql-core would complete a value as `object_type` without a word to say about it."""
+    origin = _origin(object_type)
     is_type_of: Any = object_type.is_type_of  # strawberry's: it never reads the info (`_plain_object`)
-    return is_type_of is None or is_type_of(value, None) is True
+
+    def check(ex: FastFieldsExecutionContext, value: Any) -> bool:
+        # An instance of the type's own class is neither an exception nor awaitable.
+        if type(value) is not origin and (isinstance(value, Exception) or ex.is_awaitable(value)):
+            return False
+        return is_type_of is None or is_type_of(value, None) is True
+
+    return check
 
 
 def _object_completer(
     object_type: GraphQLObjectType, return_type: GraphQLOutputType, non_null: bool
 ) -> Completer:
-    def complete(ex: FastFieldsExecutionContext, value: Any, details: Any, path: Any) -> Any:
+    check = _object_check(object_type)
+
+    def complete(ex: FastFieldsExecutionContext, value: Any, step: _Step, path: Any) -> Any:
         if value is None:
             return _SLOW if non_null else None
-        if not _object_value(ex, object_type, value):
+        if not check(ex, value):
             return _SLOW
-        grouped_field_set = ex.fast_subfields(object_type, details)
+        grouped_field_set = ex.subfields(step, object_type)
         if grouped_field_set is None:
             return _SLOW
-        return ex.complete_fast_object(object_type, grouped_field_set, return_type, details, path, value)
+        return ex.complete_object(object_type, grouped_field_set, return_type, step.details, path, value)
 
     return complete
 
@@ -374,26 +472,27 @@ def _object_list_completer(
     non_null: bool,
     items_non_null: bool,
 ) -> Completer:
-    def complete(ex: FastFieldsExecutionContext, value: Any, details: Any, path: Any) -> Any:
+    check = _object_check(object_type)
+
+    def complete(ex: FastFieldsExecutionContext, value: Any, step: _Step, path: Any) -> Any:
         if value is None:
             return _SLOW if non_null else None
-        if type(value) is not list or not all(
-            (item is None and not items_non_null)
-            or (item is not None and _object_value(ex, object_type, item))
-            for item in value
-        ):
+        if type(value) is not list:
             return _SLOW
-        grouped_field_set = ex.fast_subfields(object_type, details)
+        for item in value:
+            if (item is None and items_non_null) or (item is not None and not check(ex, item)):
+                return _SLOW
+        grouped_field_set = ex.subfields(step, object_type)
         if grouped_field_set is None:
             return _SLOW
         try:
-            completed = _complete_items(ex, object_type, grouped_field_set, item_type, details, path, value)
+            completed = _complete_items(ex, object_type, grouped_field_set, item_type, step, path, value)
         except Exception as error:
-            ex.handle_field_error(error, return_type, details, path)
+            ex.handle_field_error(error, return_type, step.details, path)
             return None
-        if ex.is_awaitable(completed):
-            return ex.guarded(completed, return_type, details, path)
-        return completed
+        if isinstance(completed, list):
+            return completed
+        return ex.guarded(completed, return_type, step.details, path)
 
     return complete
 
@@ -403,29 +502,28 @@ def _complete_items(
     object_type: GraphQLObjectType,
     grouped_field_set: GroupedFieldSet,
     item_type: GraphQLOutputType,
-    details: FieldDetailsList,
+    step: _Step,
     field_path: Path,
     items: list[Any],
 ) -> AwaitableOrValue[list[Any]]:
     """Each item's selection; a non-null item's error propagates to the list, as in graphql-core."""
     completed: list[Any] = []
-    awaitable: list[int] = []
+    pending: list[int] = []
+    details = step.details
     try:
         for index, item in enumerate(items):
             if item is None:
                 completed.append(None)
                 continue
             item_path = Path(field_path, index, None)
-            value = ex.complete_fast_object(
-                object_type, grouped_field_set, item_type, details, item_path, item
-            )
-            if ex.is_awaitable(value):
-                awaitable.append(index)
+            value = ex.complete_object(object_type, grouped_field_set, item_type, details, item_path, item)
+            if type(value) is not dict and value is not None:
+                pending.append(index)
             completed.append(value)
     except Exception:
-        if awaitable:
-            ex.settle_in_background([completed[i] for i in awaitable])
+        if pending:
+            ex.settle_in_background([completed[i] for i in pending])
         raise
-    if not awaitable:
+    if not pending:
         return completed
-    return _await_items(completed, awaitable)
+    return _await_items(completed, pending)
