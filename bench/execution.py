@@ -9,7 +9,8 @@ subaccounts); the gateway app runs in *this* process and is called straight thro
 server, no load generator), one query at a time, so `time.process_time()` around a round is the CPU the
 gateway spent on it: middlewares, view, execution and its upstream client (aiohttp), nothing else.
 Variants differ only in the schema's execution-context class and run in alternating rounds, so a
-noisy neighbour slows both alike. The table gives CPU-ms per query, median and min-max over rounds.
+noisy neighbour slows both alike. The table gives CPU-ms per query, median and min-max over rounds, and
+(`<variant> gc`) the part of it the garbage collector took (`gc.callbacks`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import os
+import resource
 import statistics
 import sys
 import time
@@ -107,6 +110,26 @@ def schema_of(app: Any) -> Any:
     return route.endpoint.schema
 
 
+class GcTimer:
+    """CPU time spent in the garbage collector (all generations), from `gc.callbacks`."""
+
+    def __init__(self) -> None:
+        self.spent = 0.0
+        self.by_generation = [0.0, 0.0, 0.0]
+        self.runs = [0, 0, 0]
+        self._start = 0.0
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.process_time()
+        else:
+            spent = time.process_time() - self._start
+            self.spent += spent
+            self.by_generation[info["generation"]] += spent
+            self.runs[info["generation"]] += 1
+
+
 async def measure(app: Any, state: dict[str, Any], args: argparse.Namespace, order_id: str) -> None:
     bodies = {
         "order": orjson.dumps({"query": v.GATEWAY_ORDER, "variables": {"id": order_id}}),
@@ -122,6 +145,7 @@ async def measure(app: Any, state: dict[str, Any], args: argparse.Namespace, ord
     if len({orjson.dumps(a, option=orjson.OPT_SORT_KEYS) for a in answers.values()}) != 1:
         raise SystemExit("the variants answered differently")
     figures: dict[tuple[str, str], list[float]] = {}
+    collections = GcTimer()
     profile = cProfile.Profile() if args.profile else None
     for _ in range(args.rounds):
         for name in names:
@@ -134,17 +158,26 @@ async def measure(app: Any, state: dict[str, Any], args: argparse.Namespace, ord
                     await call(app, body, state)
                 if profile:
                     profile.enable()
-                start = time.process_time()
+                start, collected = time.process_time(), collections.spent
                 for _ in range(count):
                     await call(app, body, state)
                 spent = time.process_time() - start
                 if profile:
                     profile.disable()
                 figures.setdefault((workload, name), []).append(spent / count * 1000)
-    print(f"{'workload':<10} {'variant':<14} {'CPU-ms/query':>12} {'(min-max)':>14}")
+                figures.setdefault((workload, name + " gc"), []).append(
+                    (collections.spent - collected) / count * 1000
+                )
+    print(f"{'workload':<10} {'variant':<16} {'CPU-ms/query':>12} {'(min-max)':>14}")
     for (workload, name), values in figures.items():
         low, high = min(values), max(values)
-        print(f"{workload:<10} {name:<14} {statistics.median(values):>12.3f} {low:>6.3f}-{high:<7.3f}")
+        print(f"{workload:<10} {name:<16} {statistics.median(values):>12.3f} {low:>6.3f}-{high:<7.3f}")
+    runs = ", ".join(
+        f"gen{n}: {count} runs, {spent * 1000:.0f} ms"
+        for n, (count, spent) in enumerate(zip(collections.runs, collections.by_generation, strict=True))
+    )
+    print(f"garbage collections while measuring ({gc.get_threshold()}): {runs}")
+    print(f"max RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     print(f"loadavg at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if profile:
         profile.dump_stats(args.profile)
@@ -160,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=list(CONTEXTS), help="run only this variant")
     parser.add_argument("--workload", action="append", choices=WORKLOADS, help="run only this workload")
     parser.add_argument("--profile", type=Path, help="write cProfile stats of the measured calls here")
+    parser.add_argument("--gc-threshold", help="gc.set_threshold after start-up, e.g. 10000,20,10")
     args = parser.parse_args(argv)
     with uvicorn_server("sandbox.app:create_app", sandbox_env(), "/v1/portfolios") as sandbox:
         seed(sandbox, args.orders, 5)
@@ -172,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
 
 async def _run(app: Any, args: argparse.Namespace, order_id: str) -> None:
     async with app.router.lifespan_context(app) as state:
+        if args.gc_threshold:
+            gc.set_threshold(*(int(n) for n in args.gc_threshold.split(",")))
         await measure(app, dict(state or {}), args, order_id)
 
 

@@ -115,6 +115,12 @@ class Settings(BaseSettings):
     queue_timeout: float = Field(
         default=0.2, ge=0, description="Seconds a request waits for a free slot before 503 OVERLOADED."
     )
+    gc_young_threshold: int = Field(
+        default=10_000,
+        ge=0,
+        description="Allocations between the garbage collector's youngest-generation passes (Python's "
+        "default is 700; 0 turns automatic collection off). See bench/README.md for the measurement.",
+    )
     graphiql: bool | None = Field(
         default=None,
         description="Serve GraphiQL at `GET /graphql` to browsers. Unset: on with the embedded sandbox "

@@ -277,9 +277,14 @@ def _cached_plan(
     return plan
 
 
-def _count(plan: _Plan, data: Mapping[str, Any]) -> int:
+def _count(plan: _Plan, data: Mapping[str, Any], seen: dict[tuple[int, int], int] | None = None) -> int:
     """The actual cost of one response object: each field's own cost, then its objects' (same rules as
-    the static walk: a missing or null value costs nothing; `nodes(ids:)` costs one per item)."""
+    the static walk: a missing or null value costs nothing; `nodes(ids:)` costs one per item).
+
+    The executor may place one answer object at several positions (a page's allocations share a few
+    projects); each position counts, and `seen` counts the object once per plan."""
+    if seen is None:
+        seen = {}
     total = 0
     for key, per_item, own, children in plan:
         value = data.get(key)
@@ -288,5 +293,11 @@ def _count(plan: _Plan, data: Mapping[str, Any]) -> int:
         items = value if isinstance(value, list) else (value,)
         total += len(items) if per_item else own
         if children:
-            total += sum(_count(children, item) for item in items if isinstance(item, dict))
+            for item in items:
+                if isinstance(item, dict):
+                    memo_key = (id(children), id(item))
+                    cost = seen.get(memo_key)
+                    if cost is None:
+                        cost = seen[memo_key] = _count(children, item, seen)
+                    total += cost
     return total

@@ -14,6 +14,7 @@ import strawberry
 from gateway.backend import models
 from gateway.context import GatewayInfo
 from gateway.schema.arguments import id_argument
+from gateway.schema.execution import memoizable
 from gateway.schema.lookahead import MaybeAwaitable
 from gateway.schema.money import Money
 from gateway.schema.node import Node, upstream_id_field, upstream_id_of
@@ -120,6 +121,7 @@ class Project(Node):
         description="Credit issuances by vintage (one upstream call per distinct project).",
         graphql_type=list[CreditIssuance],
     )
+    @memoizable
     def credit_issuances(self, info: GatewayInfo) -> MaybeAwaitable[list[CreditIssuance]]:
         # Synchronous when the details are in hand (a page of orders prefetches them): no task per field.
         if self._issuances is not None:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Final, TypeAlias, TypeGuard
+from typing import Any, Final, TypeAlias, TypeGuard, TypeVar
 
 from graphql import (
     GraphQLBoolean,
@@ -61,6 +61,8 @@ _SLOW: Final = object()
 """What a short path answers when graphql-core must complete the field instead (nothing has run yet)."""
 
 _SHORTCUTS_ATTRIBUTE = "_gateway_shortcuts"
+_MEMOIZABLE = "_gateway_memoizable"
+F = TypeVar("F", bound=Callable[..., Any])
 _SETTLED: Final = frozenset({dict, list, str, int, float, bool, type(None)})
 """Types of completed values that are never awaitable (checked before the executor's `is_awaitable`)."""
 
@@ -81,6 +83,10 @@ class _Shortcut:
     complete: Completer
     needs_path: bool
     resolve: DirectResolver | None = None
+    # Same source, same answer within one request: a basic field, or a resolver marked `memoizable`.
+    pure: bool = False
+    # The object type whose selection this field completes (None for leaves).
+    object_type: GraphQLObjectType | None = None
 
 
 class _Step:
@@ -106,6 +112,11 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
         manager = self.middleware_manager
         self._fast = manager is None or not manager.middlewares
         self._plans: dict[int, tuple[GroupedFieldSet, list[_Step]]] = {}
+        # Selections whose answer depends only on the object (`_memoizable`), by id; and their answers,
+        # by (selection id, object id), each entry holding the object so that its id is not reused.
+        self._pure: dict[int, bool] = {}
+        self._completed: dict[tuple[int, int], tuple[Any, dict[str, Any]]] = {}
+        self._field_errors = 0
 
     def execute_fields(
         self,
@@ -224,15 +235,64 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
         path: Path,
         value: Any,
     ) -> Any:
-        """Execute an object's selection; an error in it nulls this position (or propagates, non-null)."""
+        """Execute an object's selection; an error in it nulls this position (or propagates, non-null).
+
+        An object met again under the same selection (200 allocations of a page share 4 projects) gets
+        the answer it got the first time, when that selection's answer depends only on the object
+        (`_memoizable`) and the first completion was synchronous and raised no field error."""
+        memo = self._memoizable(object_type, grouped_field_set)
+        if memo:
+            key = (id(grouped_field_set), id(value))
+            seen = self._completed.get(key)
+            if seen is not None:
+                return seen[1]
+            errors = self._field_errors
         try:
             completed = self.execute_fields(object_type, value, path, grouped_field_set, None)
         except Exception as error:
             self.handle_field_error(error, return_type, details, path)
             return None
-        if type(completed) is not dict and self.is_awaitable(completed):
+        if type(completed) is dict:
+            if memo and self._field_errors == errors:
+                self._completed[key] = (value, completed)
+            return completed
+        if self.is_awaitable(completed):
             return self.guarded(completed, return_type, details, path)
         return completed
+
+    def handle_field_error(
+        self,
+        raw_error: Exception,
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        path: Path,
+    ) -> None:
+        # Counted whether graphql-core records the error or drops it (under a nulled position).
+        self._field_errors += 1
+        super().handle_field_error(raw_error, return_type, field_details_list, path)
+
+    def _memoizable(self, object_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> bool:
+        """Whether every field of the selection, nested ones included, is `pure`."""
+        pure = self._pure.get(id(grouped_field_set))
+        if pure is None:
+            # The selection is alive for the whole execution (graphql-core memoizes it), so is its id.
+            pure = self._pure[id(grouped_field_set)] = self._all_pure(object_type, grouped_field_set)
+        return pure
+
+    def _all_pure(self, object_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> bool:
+        shortcuts = _shortcuts(object_type)
+        for details in grouped_field_set.values():
+            if details[0].node.name.value == "__typename" and not details[0].node.directives:
+                continue
+            shortcut = _shortcut_of(shortcuts, details)
+            if shortcut is None or not shortcut.pure:
+                return False
+            child = shortcut.object_type
+            if child is not None:
+                sub, new_defer_usages, _ = self.collect_subfields(child, details)
+                if new_defer_usages or not self._memoizable(child, sub):
+                    return False
+        return True
 
     async def guarded(
         self,
@@ -292,22 +352,43 @@ def _shortcut_for(field: GraphQLField) -> _Shortcut | None:
     non_null = isinstance(return_type, GraphQLNonNull)
     named = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
     complete: Completer | None = None
-    needs_path = True
+    object_type: GraphQLObjectType | None = None
     if isinstance(named, GraphQLList):
         item_type = named.of_type
         item = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
         items_non_null = isinstance(item_type, GraphQLNonNull)
         if isinstance(item, GraphQLScalarType | GraphQLEnumType):
-            complete, needs_path = _leaf_list_completer(item, non_null, items_non_null), False
+            complete = _leaf_list_completer(item, non_null, items_non_null)
         elif _plain_object(item):
             complete = _object_list_completer(item, return_type, item_type, non_null, items_non_null)
+            object_type = item
     elif isinstance(named, GraphQLScalarType | GraphQLEnumType):
-        complete, needs_path = _leaf_completer(named, non_null), False
+        complete = _leaf_completer(named, non_null)
     elif _plain_object(named):
         complete = _object_completer(named, return_type, non_null)
+        object_type = named
     if complete is None:
         return None
-    return _Shortcut(_basic_attribute(field, definition), complete, needs_path, _direct_resolver(field))
+    attribute = _basic_attribute(field, definition)
+    resolve = _direct_resolver(field)
+    pure = attribute is not None or (resolve is not None and _is_memoizable(definition))
+    return _Shortcut(attribute, complete, object_type is not None, resolve, pure, object_type)
+
+
+def memoizable(resolver: F) -> F:
+    """Mark a resolver whose answer depends only on its source object within one request: it takes no
+    arguments, changes nothing, and reads only the object and the request's memos (loaders).
+
+    Where the same object appears again under the same selection in one response (a page's allocations
+    share a few projects), the executor may then reuse the answer it completed the first time instead of
+    resolving the selection again (`FastFieldsExecutionContext.complete_object`)."""
+    resolver.__dict__[_MEMOIZABLE] = True
+    return resolver
+
+
+def _is_memoizable(definition: Any) -> bool:
+    function = getattr(getattr(definition, "base_resolver", None), "wrapped_func", None)
+    return bool(getattr(function, _MEMOIZABLE, False))
 
 
 def _basic_attribute(field: GraphQLField, definition: Any) -> str | None:

@@ -126,9 +126,11 @@ class Order(Node):
 
         if self.subaccount_upstream_id is None:
             return None
-        in_hand = info.context.loaders.subaccounts.peek(self.subaccount_upstream_id)
+        in_hand = info.context.loaders.subaccounts.peek_converted(
+            self.subaccount_upstream_id, Subaccount.from_backend
+        )
         if in_hand is not None:
-            return Subaccount.from_backend(in_hand)
+            return in_hand
         return load_subaccount(info, self.subaccount_upstream_id)
 
     @strawberry.field(description="The checkout session the order came from.")

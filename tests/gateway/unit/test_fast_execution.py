@@ -35,7 +35,7 @@ from gateway.ids import to_global_id
 from gateway.masking import MaskInternalErrors
 from gateway.schema import build_schema
 from gateway.schema.errors import UpstreamErrorsExecutionContext
-from gateway.schema.execution import FastFieldsExecutionContext
+from gateway.schema.execution import FastFieldsExecutionContext, memoizable
 from tests.gateway.unit.schema_fakes import FakeUpstream, context_for, order, portfolio, subaccount
 
 SCHEMA = (Path(__file__).parents[3] / "schema.graphql").read_text()
@@ -184,6 +184,7 @@ class Named:
 @strawberry.type
 class Leaf(Named):
     count: int
+    maybe_count: int | None
     maybe: str | None
     colour: Colour
     when: datetime
@@ -202,7 +203,14 @@ class Thing:
     named: Named | None
     odd: Leaf | None  # sometimes not a Leaf at all: graphql-core's is_type_of refuses it
     odd_leaves: list[Leaf]
+    repeated: list[Leaf]  # one object several times, a broken one among them: its errors at each place
     depth: strawberry.Private[int]
+
+    @strawberry.field
+    @memoizable
+    def first_leaf(self) -> Leaf:
+        FIRST_LEAF_CALLS.append(self.label)
+        return self.leaves[0]
 
     @strawberry.field
     def children(self) -> list[Thing] | None:
@@ -226,11 +234,15 @@ class Thing:
         raise ValueError("strictly refused")
 
 
+FIRST_LEAF_CALLS: list[str] = []
+
+
 def _leaf(seed: int) -> Leaf:
     broken = seed % 4 == 1
     return Leaf(
         name=None if seed % 7 == 6 else f"leaf {seed}",  # type: ignore[arg-type]  # null, non-null
         count=2**40 if broken else seed,  # out of Int's range: a field error
+        maybe_count=2**40 if broken else None,  # the same, where it nulls only this field
         maybe=None if seed % 2 else "here",
         colour=Colour.RED if seed % 3 else "purple",  # type: ignore[arg-type]  # not a Colour
         when=datetime(2024, 1, 1 + seed % 28, tzinfo=UTC),
@@ -251,6 +263,7 @@ def _thing(depth: int, seed: int) -> Thing:
         named=leaves[3],
         odd=leaves[1] if seed % 2 else {"name": "a dict"},  # type: ignore[arg-type]
         odd_leaves=[leaves[0], "not a leaf"] if seed % 2 == 0 else leaves[:2],  # type: ignore[list-item]
+        repeated=[leaves[1], leaves[0], leaves[1], leaves[4], leaves[0]],
         depth=depth,
     )
 
@@ -268,6 +281,22 @@ class ThingQuery:
     @strawberry.field
     def things(self) -> list[Thing | None]:
         return [_thing(0, 0), None, _thing(0, 1)]
+
+    @strawberry.field
+    def twins(self) -> list[Thing]:
+        thing = _thing(0, 0)
+        return [thing, _thing(0, 1), thing]
+
+
+async def test_an_object_met_again_under_the_same_selection_is_not_resolved_again() -> None:
+    schema = strawberry.Schema(ThingQuery, types=[Leaf], execution_context_class=FastFieldsExecutionContext)
+    FIRST_LEAF_CALLS.clear()
+    result = await schema.execute("{ twins { label firstLeaf { name } } a: twins { firstLeaf { name } } }")
+    assert result.errors is None
+    names = [twin["firstLeaf"]["name"] for twin in result.data["twins"]]
+    assert names == ["leaf 0", "leaf 10", "leaf 0"]
+    # `twins` holds one Thing twice: its `firstLeaf` is resolved once per selection it is met under.
+    assert FIRST_LEAF_CALLS == ["thing 0/0", "thing 0/1", "thing 0/0", "thing 0/1"]
 
 
 def test_generated_queries_over_edge_cases_answer_as_graphql_core_does() -> None:

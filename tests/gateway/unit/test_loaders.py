@@ -85,6 +85,23 @@ async def test_primed_keys_are_never_fetched() -> None:
     assert fetch.keys == ["b"]
 
 
+async def test_a_value_in_hand_is_converted_once_until_it_changes() -> None:
+    loader = make_loader(Recorder())
+    conversions: list[str] = []
+
+    def convert(value: str) -> list[str]:
+        conversions.append(value)
+        return [value]
+
+    assert loader.peek_converted("a", convert) is None  # not loaded yet: nothing to convert
+    await loader.load("a")
+    first = loader.peek_converted("a", convert)
+    assert first == ["A"] and loader.peek_converted("a", convert) is first
+    loader.prime("a", "changed")
+    assert loader.peek_converted("a", convert) == ["changed"]
+    assert conversions == ["A", "changed"]
+
+
 async def test_a_request_makes_only_the_dataloaders_it_uses(monkeypatch: pytest.MonkeyPatch) -> None:
     made: list[object] = []
     real = loaders_module.DataLoader
