@@ -296,11 +296,11 @@ def _startup_objects_frozen(young_threshold: int) -> Iterator[None]:
     (about 20 ms a pass on the development machine). Frozen (`gc.freeze`), they are skipped; everything
     allocated later is collected as before. At shutdown they go back to the collector.
 
-    Python's default of 700 allocations makes a 50-order dashboard run ~17 young passes, each scanning
-    objects the query still holds, and promotes them into older generations that are scanned again: 1.5
-    ms of its ~9 ms. At 10,000 the collector took 0.7-0.8 ms and the worker's resident size rose by about
-    2 MB (`bench/execution.py --gc-threshold`; only cyclic garbage waits longer, everything else is freed
-    by reference counting as before). The older generations keep Python's thresholds.
+    `young_threshold` (GATEWAY_GC_YOUNG_THRESHOLD) stays at Python's 700 unless the operator trades memory
+    for CPU: at 10,000 a single client's 50-order dashboard spent 0.7-0.8 ms in the collector instead of
+    1.5 (of ~9), but with 8-32 queries in flight the worker's resident size rose from ~112 to ~150 MB
+    (3,000 too) for no CPU gain beyond the noise (bench/README.md). The older generations keep Python's
+    thresholds.
     """
     gc.freeze()
     previous = gc.get_threshold()
