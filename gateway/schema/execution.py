@@ -57,6 +57,14 @@ from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cance
 
 from gateway.schema.errors import UpstreamErrorsExecutionContext
 
+_new_tuple = tuple.__new__
+
+
+def _path(prev: Path | None, key: str | int, typename: str | None) -> Path:
+    """`Path(prev, key, typename)` without the named tuple's Python-level `__new__` (~600 per page)."""
+    return _new_tuple(Path, (prev, key, typename))
+
+
 _SLOW: Final = object()
 """What a short path answers when graphql-core must complete the field instead (nothing has run yet)."""
 
@@ -87,12 +95,14 @@ class _Shortcut:
     pure: bool = False
     # The object type whose selection this field completes (None for leaves).
     object_type: GraphQLObjectType | None = None
+    # A value of exactly this type is its own answer (`str` for String and ID fields), no call needed.
+    plain: type | None = None
 
 
 class _Step:
     """One response key of a selection, for one execution."""
 
-    __slots__ = ("child", "details", "key", "parent_name", "shortcut")
+    __slots__ = ("child", "details", "key", "nodes", "parent_name", "shortcut")
 
     def __init__(self, key: str, details: FieldDetailsList, shortcut: _Shortcut | None, parent: str) -> None:
         self.key = key
@@ -101,6 +111,7 @@ class _Step:
         self.parent_name = parent
         # The object's selection: None until first needed, False when it defers (graphql-core's path).
         self.child: _Selection | bool | None = None
+        self.nodes = to_nodes(details)  # the field's AST nodes, as resolve infos carry them
 
 
 class _Selection:
@@ -164,8 +175,10 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
                 result = _SLOW
                 if shortcut is not None and shortcut.attribute is not None:
                     value = getattr(source, shortcut.attribute, _SLOW)
-                    if value is not _SLOW:
-                        field_path = Path(path, step.key, step.parent_name) if shortcut.needs_path else None
+                    if type(value) is shortcut.plain:
+                        result = value
+                    elif value is not _SLOW:
+                        field_path = _path(path, step.key, step.parent_name) if shortcut.needs_path else None
                         result = shortcut.complete(self, value, step, field_path)
                 if result is _SLOW:
                     result = self._execute_step(selection.type, source, step, path)
@@ -187,7 +200,7 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
     ) -> Any:
         """A field with a resolver (or one the short path gave back): graphql-core resolves it, then the
         short completion completes a synchronous value when it can."""
-        path = Path(parent_path, step.key, step.parent_name)
+        path = _path(parent_path, step.key, step.parent_name)
         shortcut = step.shortcut
         if shortcut is None or shortcut.attribute is not None:
             return self.execute_field(parent_type, source, step.details, path, None)
@@ -195,7 +208,7 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
         node = details[0].node
         field_def = parent_type.fields[node.name.value]
         return_type = field_def.type
-        info = self.build_resolve_info(field_def, to_nodes(details), parent_type, path)
+        info = self.build_resolve_info(field_def, step.nodes, parent_type, path)
         try:
             args = (
                 get_argument_values(
@@ -366,6 +379,7 @@ def _shortcut_for(field: GraphQLField) -> _Shortcut | None:
     named = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
     complete: Completer | None = None
     object_type: GraphQLObjectType | None = None
+    plain: type | None = None
     if isinstance(named, GraphQLList):
         item_type = named.of_type
         item = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
@@ -377,6 +391,7 @@ def _shortcut_for(field: GraphQLField) -> _Shortcut | None:
             object_type = item
     elif isinstance(named, GraphQLScalarType | GraphQLEnumType):
         complete = _leaf_completer(named, non_null)
+        plain = str if named in (GraphQLString, GraphQLID) else None
     elif _plain_object(named):
         complete = _object_completer(named, return_type, non_null)
         object_type = named
@@ -385,7 +400,7 @@ def _shortcut_for(field: GraphQLField) -> _Shortcut | None:
     attribute = _basic_attribute(field, definition)
     resolve = _direct_resolver(field)
     pure = attribute is not None or (resolve is not None and _is_memoizable(definition))
-    return _Shortcut(attribute, complete, object_type is not None, resolve, pure, object_type)
+    return _Shortcut(attribute, complete, object_type is not None, resolve, pure, object_type, plain)
 
 
 def memoizable(resolver: F) -> F:
@@ -607,7 +622,7 @@ def _complete_items(
             if item is None:
                 completed.append(None)
                 continue
-            value = ex.complete_object(selection, item_type, details, Path(field_path, index, None), item)
+            value = ex.complete_object(selection, item_type, details, _path(field_path, index, None), item)
             if type(value) is not dict and value is not None:
                 pending.append(index)
             completed.append(value)
