@@ -237,6 +237,8 @@ class _Connection(asyncio.Protocol):
     async def exchange(self, request: bytes, read_timeout: float | None) -> UpstreamResponse:
         assert self._transport is not None
         self.reusable = False
+        if self._closed:  # the upstream closed it since it was checked out
+            raise httpx.RemoteProtocolError("server disconnected")
         self._waiter = self._loop.create_future()
         self._reason, self._headers, self._body = b"", [], []
         self._until_close = False
@@ -320,6 +322,9 @@ class _Connection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         waiter = self._waiter
         if waiter is None or waiter.done():
+            return
+        if self._parser.get_status_code() < 200:  # an interim answer (100 Continue): the real one follows
+            self._reason, self._headers, self._body = b"", [], []
             return
         self.reusable = self._parser.should_keep_alive() and not self._closed
         waiter.set_result(

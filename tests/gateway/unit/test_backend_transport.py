@@ -151,6 +151,16 @@ async def test_a_body_without_a_length_ends_with_the_connection(get: Callable[..
         assert await get()(f"{url}/unsized") == b"all of it"
 
 
+async def test_an_interim_answer_is_passed_over(get: Callable[..., Get]) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n" + answer(b"the real one"))
+        await writer.drain()
+
+    async with raw_server(handler) as url:
+        assert await get()(f"{url}/interim") == b"the real one"
+
+
 async def test_nothing_listening_is_a_connect_error(get: Callable[..., Get]) -> None:
     async with raw_server(lambda r, w: asyncio.sleep(0)) as url:
         pass  # closed: nothing listens on that port any more
