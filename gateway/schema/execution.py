@@ -102,7 +102,7 @@ class _Shortcut:
 class _Step:
     """One response key of a selection, for one execution."""
 
-    __slots__ = ("child", "details", "key", "nodes", "parent_name", "shortcut")
+    __slots__ = ("child", "details", "key", "nodes", "parent_name", "shortcut", "typename")
 
     def __init__(self, key: str, details: FieldDetailsList, shortcut: _Shortcut | None, parent: str) -> None:
         self.key = key
@@ -112,6 +112,9 @@ class _Step:
         # The object's selection: None until first needed, False when it defers (graphql-core's path).
         self.child: _Selection | bool | None = None
         self.nodes = to_nodes(details)  # the field's AST nodes, as resolve infos carry them
+        # `__typename` on an object type is its name (clients such as Apollo's ask for it everywhere).
+        node = details[0].node
+        self.typename = parent if node.name.value == "__typename" and not node.directives else None
 
 
 class _Selection:
@@ -171,6 +174,9 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
         pending: list[str] = []
         try:
             for step in selection.steps:
+                if step.typename is not None:
+                    results[step.key] = step.typename
+                    continue
                 shortcut = step.shortcut
                 result = _SLOW
                 if shortcut is not None and shortcut.attribute is not None:
@@ -304,10 +310,9 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
         selection.memo = False  # while working it out
         for step in selection.steps:
             shortcut = step.shortcut
+            if step.typename is not None:
+                continue
             if shortcut is None:
-                node = step.details[0].node
-                if node.name.value == "__typename" and not node.directives:
-                    continue
                 return False
             if not shortcut.pure:
                 return False
