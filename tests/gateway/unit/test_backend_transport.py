@@ -245,3 +245,128 @@ ORDER = (
     b'{"id": "Gre28Fc35bt3", "order_number": "1-2", "created_on": "2022-08-01T18:00:00.000000Z",'
     b' "amount_kg": 10, "state": "placed", "price_usd_cents": 20}'
 )
+
+
+# --- `fetch`'s own keep-alive pool (`gateway.backend.http1`) ----------------------------------------------
+
+
+class Upstream:
+    """A raw server counting connections; `reply(request_head)` gives each answer's bytes."""
+
+    def __init__(self, reply: Callable[[bytes], bytes]) -> None:
+        self.reply = reply
+        self.connections = 0
+        self.heads: list[bytes] = []
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        while not reader.at_eof():
+            try:
+                head, _ = await read_request(reader)
+            except asyncio.IncompleteReadError:
+                break
+            self.heads.append(head)
+            answer_bytes = self.reply(head)
+            writer.write(answer_bytes)
+            await writer.drain()
+            if b"connection: close" in answer_bytes.lower():
+                break
+
+
+async def fetch(transport: AiohttpTransport, url: str, read: float = 5.0) -> bytes:
+    return (await transport.fetch("GET", url, {}, None, httpx.Timeout(5.0, read=read))).content
+
+
+def pool(keepalive_expiry: float = 5.0) -> AiohttpTransport:
+    return AiohttpTransport(httpx.Limits(max_connections=10, keepalive_expiry=keepalive_expiry))
+
+
+async def test_fetch_keeps_connections_alive_until_the_server_says_close() -> None:
+    closing = [False, False, True, False]
+    upstream = Upstream(lambda head: answer(b"ok", *(["Connection: close"] if closing.pop(0) else [])))
+    async with raw_server(upstream) as url:
+        transport = pool()
+        try:
+            bodies = [await fetch(transport, f"{url}/{n}") for n in range(4)]
+        finally:
+            await transport.aclose()
+    assert bodies == [b"ok"] * 4
+    assert upstream.connections == 2  # the third answer closed the first connection
+    assert upstream.heads[0].startswith(b"GET /0 HTTP/1.1\r\n")
+
+
+async def test_fetch_reconnects_when_the_server_closed_the_idle_connection_or_it_expired() -> None:
+    upstream = Upstream(lambda head: answer(b"ok"))
+    async with raw_server(upstream) as url:
+        transport = pool(keepalive_expiry=0.2)
+        try:
+            assert await fetch(transport, f"{url}/a") == b"ok"
+            await asyncio.sleep(0.3)  # idle longer than the keep-alive expiry: not reused
+            assert await fetch(transport, f"{url}/b") == b"ok"
+            assert upstream.connections == 2
+        finally:
+            await transport.aclose()
+
+    connections = 0
+
+    async def close_after_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await read_request(reader)
+        writer.write(answer(b"ok"))
+        await writer.drain()  # then the server closes its side while the connection idles in the pool
+
+    async with raw_server(close_after_one) as url:
+        transport = pool()
+        try:
+            assert await fetch(transport, f"{url}/a") == b"ok"
+            await asyncio.sleep(0.1)
+            assert await fetch(transport, f"{url}/b") == b"ok"  # no error: a fresh connection
+            assert connections == 2
+        finally:
+            await transport.aclose()
+
+
+async def test_fetch_reads_chunked_answers_and_keeps_headers_case_insensitive() -> None:
+    chunked = (
+        b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\nX-Request-Id: up-1\r\n\r\n"
+        b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+    )
+    async with raw_server(Upstream(lambda head: chunked)) as url:
+        transport = pool()
+        try:
+            response = await transport.fetch("GET", f"{url}/x", {}, None, httpx.Timeout(5.0))
+        finally:
+            await transport.aclose()
+    assert (response.status_code, response.reason_phrase) == (404, "Not Found")
+    assert response.content == b"hello world"
+    assert response.headers.get("x-request-id") == "up-1" and not response.is_success
+
+
+async def test_a_connection_whose_exchange_was_abandoned_is_never_reused() -> None:
+    release = asyncio.Event()
+    connections = 0
+
+    async def slow_then_quick(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        while not reader.at_eof():
+            try:
+                head, _ = await read_request(reader)
+            except asyncio.IncompleteReadError:
+                break
+            if b"/slow" in head:
+                await release.wait()  # answers late, on a connection the client gave up on
+            writer.write(answer(b"late" if b"/slow" in head else b"ok"))
+            await writer.drain()
+
+    async with raw_server(slow_then_quick) as url:
+        transport = pool()
+        try:
+            with pytest.raises(httpx.ReadTimeout):
+                await fetch(transport, f"{url}/slow", read=0.1)
+            release.set()
+            assert await fetch(transport, f"{url}/next") == b"ok"  # not the late answer to /slow
+            assert connections == 2
+        finally:
+            await transport.aclose()
