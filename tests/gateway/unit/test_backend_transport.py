@@ -370,3 +370,55 @@ async def test_a_connection_whose_exchange_was_abandoned_is_never_reused() -> No
             assert connections == 2
         finally:
             await transport.aclose()
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_a_reused_connection_closed_before_answering_is_retried_only_for_idempotent_methods(
+    method: str,
+) -> None:
+    connections = 0
+
+    async def answer_once_per_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await read_request(reader)
+        writer.write(answer(b"ok"))
+        await writer.drain()
+        await read_request(reader)  # the next request on this connection: closed without an answer
+
+    async with raw_server(answer_once_per_connection) as url:
+        transport = pool()
+        try:
+            assert await fetch(transport, f"{url}/first") == b"ok"
+            second = transport.fetch(method, f"{url}/second", {}, None, httpx.Timeout(5.0))
+            if method == "GET":
+                assert (await second).content == b"ok"  # sent again on a new connection
+            else:
+                with pytest.raises(httpx.RemoteProtocolError):  # may have been acted on: not resent
+                    await second
+        finally:
+            await transport.aclose()
+    assert connections == (2 if method == "GET" else 1)
+
+
+@pytest.mark.parametrize(
+    ("reply", "body"),
+    [
+        (b"HTTP/1.1 200 OK\r\n\r\nuntil the connection closes", b"until the connection closes"),
+        (b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + answer(b"final"), b"final"),
+    ],
+    ids=["body-until-close", "interim-answer-first"],
+)
+async def test_fetch_reads_answers_ended_by_close_and_skips_interim_ones(reply: bytes, body: bytes) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(reply)
+        await writer.drain()
+
+    async with raw_server(handler) as url:
+        transport = pool()
+        try:
+            response = await transport.fetch("GET", f"{url}/x", {}, None, httpx.Timeout(5.0))
+        finally:
+            await transport.aclose()
+    assert (response.status_code, response.content) == (200, body)
