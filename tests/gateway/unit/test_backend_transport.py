@@ -277,20 +277,19 @@ async def fetch(transport: AiohttpTransport, url: str, read: float = 5.0) -> byt
     return (await transport.fetch("GET", url, {}, None, httpx.Timeout(5.0, read=read))).content
 
 
-@asynccontextmanager
-async def pool(keepalive_expiry: float = 5.0) -> AsyncIterator[AiohttpTransport]:
-    transport = AiohttpTransport(httpx.Limits(max_connections=10, keepalive_expiry=keepalive_expiry))
-    try:
-        yield transport
-    finally:
-        await transport.aclose()
+def pool(keepalive_expiry: float = 5.0) -> AiohttpTransport:
+    return AiohttpTransport(httpx.Limits(max_connections=10, keepalive_expiry=keepalive_expiry))
 
 
 async def test_fetch_keeps_connections_alive_until_the_server_says_close() -> None:
     closing = [False, False, True, False]
     upstream = Upstream(lambda head: answer(b"ok", *(["Connection: close"] if closing.pop(0) else [])))
-    async with raw_server(upstream) as url, pool() as transport:
-        bodies = [await fetch(transport, f"{url}/{n}") for n in range(4)]
+    async with raw_server(upstream) as url:
+        transport = pool()
+        try:
+            bodies = [await fetch(transport, f"{url}/{n}") for n in range(4)]
+        finally:
+            await transport.aclose()
     assert bodies == [b"ok"] * 4
     assert upstream.connections == 2  # the third answer closed the first connection
     assert upstream.heads[0].startswith(b"GET /0 HTTP/1.1\r\n")
@@ -298,11 +297,15 @@ async def test_fetch_keeps_connections_alive_until_the_server_says_close() -> No
 
 async def test_fetch_reconnects_when_the_server_closed_the_idle_connection_or_it_expired() -> None:
     upstream = Upstream(lambda head: answer(b"ok"))
-    async with raw_server(upstream) as url, pool(keepalive_expiry=0.2) as transport:
-        assert await fetch(transport, f"{url}/a") == b"ok"
-        await asyncio.sleep(0.3)  # idle longer than the keep-alive expiry: not reused
-        assert await fetch(transport, f"{url}/b") == b"ok"
-        assert upstream.connections == 2
+    async with raw_server(upstream) as url:
+        transport = pool(keepalive_expiry=0.2)
+        try:
+            assert await fetch(transport, f"{url}/a") == b"ok"
+            await asyncio.sleep(0.3)  # idle longer than the keep-alive expiry: not reused
+            assert await fetch(transport, f"{url}/b") == b"ok"
+            assert upstream.connections == 2
+        finally:
+            await transport.aclose()
 
     connections = 0
 
@@ -313,11 +316,15 @@ async def test_fetch_reconnects_when_the_server_closed_the_idle_connection_or_it
         writer.write(answer(b"ok"))
         await writer.drain()  # then the server closes its side while the connection idles in the pool
 
-    async with raw_server(close_after_one) as url, pool() as transport:
-        assert await fetch(transport, f"{url}/a") == b"ok"
-        await asyncio.sleep(0.1)
-        assert await fetch(transport, f"{url}/b") == b"ok"  # no error: a fresh connection
-        assert connections == 2
+    async with raw_server(close_after_one) as url:
+        transport = pool()
+        try:
+            assert await fetch(transport, f"{url}/a") == b"ok"
+            await asyncio.sleep(0.1)
+            assert await fetch(transport, f"{url}/b") == b"ok"  # no error: a fresh connection
+            assert connections == 2
+        finally:
+            await transport.aclose()
 
 
 async def test_fetch_reads_chunked_answers_and_keeps_headers_case_insensitive() -> None:
@@ -325,8 +332,12 @@ async def test_fetch_reads_chunked_answers_and_keeps_headers_case_insensitive() 
         b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\nX-Request-Id: up-1\r\n\r\n"
         b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
     )
-    async with raw_server(Upstream(lambda head: chunked)) as url, pool() as transport:
-        response = await transport.fetch("GET", f"{url}/x", {}, None, httpx.Timeout(5.0))
+    async with raw_server(Upstream(lambda head: chunked)) as url:
+        transport = pool()
+        try:
+            response = await transport.fetch("GET", f"{url}/x", {}, None, httpx.Timeout(5.0))
+        finally:
+            await transport.aclose()
     assert (response.status_code, response.reason_phrase) == (404, "Not Found")
     assert response.content == b"hello world"
     assert response.headers.get("x-request-id") == "up-1" and not response.is_success
@@ -349,12 +360,16 @@ async def test_a_connection_whose_exchange_was_abandoned_is_never_reused() -> No
             writer.write(answer(b"late" if b"/slow" in head else b"ok"))
             await writer.drain()
 
-    async with raw_server(slow_then_quick) as url, pool() as transport:
-        with pytest.raises(httpx.ReadTimeout):
-            await fetch(transport, f"{url}/slow", read=0.1)
-        release.set()
-        assert await fetch(transport, f"{url}/next") == b"ok"  # not the late answer to /slow
-        assert connections == 2
+    async with raw_server(slow_then_quick) as url:
+        transport = pool()
+        try:
+            with pytest.raises(httpx.ReadTimeout):
+                await fetch(transport, f"{url}/slow", read=0.1)
+            release.set()
+            assert await fetch(transport, f"{url}/next") == b"ok"  # not the late answer to /slow
+            assert connections == 2
+        finally:
+            await transport.aclose()
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
@@ -371,14 +386,18 @@ async def test_a_reused_connection_closed_before_answering_is_retried_only_for_i
         await writer.drain()
         await read_request(reader)  # the next request on this connection: closed without an answer
 
-    async with raw_server(answer_once_per_connection) as url, pool() as transport:
-        assert await fetch(transport, f"{url}/first") == b"ok"
-        second = transport.fetch(method, f"{url}/second", {}, None, httpx.Timeout(5.0))
-        if method == "GET":
-            assert (await second).content == b"ok"  # sent again on a new connection
-        else:
-            with pytest.raises(httpx.RemoteProtocolError):  # may have been acted on: not resent
-                await second
+    async with raw_server(answer_once_per_connection) as url:
+        transport = pool()
+        try:
+            assert await fetch(transport, f"{url}/first") == b"ok"
+            second = transport.fetch(method, f"{url}/second", {}, None, httpx.Timeout(5.0))
+            if method == "GET":
+                assert (await second).content == b"ok"  # sent again on a new connection
+            else:
+                with pytest.raises(httpx.RemoteProtocolError):  # may have been acted on: not resent
+                    await second
+        finally:
+            await transport.aclose()
     assert connections == (2 if method == "GET" else 1)
 
 
@@ -396,6 +415,10 @@ async def test_fetch_reads_answers_ended_by_close_and_skips_interim_ones(reply: 
         writer.write(reply)
         await writer.drain()
 
-    async with raw_server(handler) as url, pool() as transport:
-        response = await transport.fetch("GET", f"{url}/x", {}, None, httpx.Timeout(5.0))
+    async with raw_server(handler) as url:
+        transport = pool()
+        try:
+            response = await transport.fetch("GET", f"{url}/x", {}, None, httpx.Timeout(5.0))
+        finally:
+            await transport.aclose()
     assert (response.status_code, response.content) == (200, body)
