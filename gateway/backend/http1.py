@@ -33,12 +33,6 @@ from yarl import URL
 
 #: Methods whose request carries a body: without one they send ``Content-Length: 0``, as httpx does.
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-
-
-class _NoAnswer(httpx.RemoteProtocolError):
-    """The connection closed before any byte of the answer arrived."""
-
 
 Answer = tuple[int, str, CIMultiDictProxy[str], bytes]
 
@@ -63,24 +57,10 @@ class Http1Pool:
     ) -> Answer:
         """Send one request and return (status, reason, headers, body). `url` is absolute and encoded."""
         origin = (url.scheme, url.raw_host or "", url.port or 0)
-        request = _head(method, url, headers, content) + (content or b"")
-        reused = self._idle_connection(origin)
-        if reused is not None:
-            try:
-                return await self._exchange(origin, reused, request, read_timeout)
-            except _NoAnswer:
-                # The server closed the idle connection as it was taken (its keep-alive timeout): an
-                # idempotent request is sent again on a new connection, as aiohttp does; others fail.
-                if method not in _IDEMPOTENT:
-                    raise
-        connection = await self._connect(origin, connect_timeout)
-        return await self._exchange(origin, connection, request, read_timeout)
-
-    async def _exchange(
-        self, origin: tuple[str, str, int], connection: _Connection, request: bytes, limit: float | None
-    ) -> Answer:
+        head = _head(method, url, headers, content)
+        connection = self._idle_connection(origin) or await self._connect(origin, connect_timeout)
         try:
-            answer, keep_alive = await connection.exchange(request, limit)
+            answer, keep_alive = await connection.exchange(head + (content or b""), read_timeout)
         except BaseException:
             connection.close()  # mid-exchange (an error, or the caller gave up): never reused
             raise
@@ -157,7 +137,6 @@ class _Connection(asyncio.Protocol):
         self._headers: list[tuple[str, str]] = []
         self._body: list[bytes] = []
         self._received = False
-        self._until_close = False
 
     @property
     def usable(self) -> bool:
@@ -169,12 +148,8 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
-        if self._until_close:  # an answer without length or chunks ends when the connection does
-            self._complete(keep_alive=False)
-        elif self._received:
-            self._fail(httpx.RemoteProtocolError("server disconnected before the answer was complete"))
-        else:
-            self._fail(_NoAnswer("server disconnected without answering"))
+        what = "the answer" if self._received else "an answer"
+        self._fail(httpx.RemoteProtocolError(f"server disconnected before {what} was complete"))
 
     async def exchange(self, request: bytes, read_timeout: float | None) -> tuple[Answer, bool]:
         assert self._transport is not None
@@ -182,7 +157,6 @@ class _Connection(asyncio.Protocol):
         self._answer = loop.create_future()
         self._parser = httptools.HttpResponseParser(self)
         self._reason, self._headers, self._body, self._received = "", [], [], False
-        self._until_close = False
         self._read_timeout = read_timeout
         self._transport.write(request)
         try:
@@ -215,28 +189,15 @@ class _Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
 
-    def on_headers_complete(self) -> None:
-        names = {name.lower() for name, _ in self._headers}
-        status = self._parser.get_status_code()
-        bodiless = status < 200 or status in (204, 304)
-        self._until_close = not bodiless and not names & {"content-length", "transfer-encoding"}
-
     def on_body(self, body: bytes) -> None:
         self._body.append(body)
 
     def on_message_complete(self) -> None:
-        if self._parser.get_status_code() < 200:  # an interim answer (103 Early Hints): the real one follows
-            self._reason, self._headers, self._body = "", [], []
-            return
-        self._complete(keep_alive=self._parser.should_keep_alive())
-
-    def _complete(self, *, keep_alive: bool) -> None:
-        self._until_close = False
         if self._answer is None or self._answer.done():
             return
         headers = CIMultiDictProxy(CIMultiDict(self._headers))
         answer = (self._parser.get_status_code(), self._reason, headers, b"".join(self._body))
-        self._answer.set_result((answer, keep_alive))
+        self._answer.set_result((answer, self._parser.should_keep_alive()))
 
     def _fail(self, error: Exception) -> None:
         if self._answer is not None and not self._answer.done():
