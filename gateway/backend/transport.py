@@ -18,15 +18,12 @@ connection lost mid-response `httpx.RemoteProtocolError`, a broken body `httpx.R
 `AiohttpTransport.fetch` is the same exchange without httpx's objects: the backend client's own calls
 (`gateway.backend._http`) go through it when the app runs on this transport, skipping httpx's request
 building, client send machinery and response model (about 0.25 ms of CPU per upstream call on the
-development machine, against 0.15 ms for aiohttp's exchange). It sends over `gateway.backend.http1`'s
-keep-alive pool (~0.05 ms a call), or through aiohttp when a proxy applies to the origin. Same headers on
-the wire, same timeouts and the same httpx errors; a body with a ``Content-Encoding`` is still decoded by
-httpx. (The httpx path - the product platform's client - stays on aiohttp.)
+development machine, against 0.15 ms for the exchange itself). Same pool, same headers on the wire, same
+timeouts and the same httpx errors; a body with a ``Content-Encoding`` is still decoded by httpx.
 """
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,8 +34,6 @@ import httpx
 from aiohttp.helpers import get_env_proxy_for_url
 from multidict import CIMultiDictProxy
 from yarl import URL
-
-from gateway.backend.http1 import Http1Pool
 
 _Proxy = tuple[URL | None, aiohttp.BasicAuth | None]
 _TimeoutKey = tuple[float | None, float | None, float | None]
@@ -74,15 +69,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._session: aiohttp.ClientSession | None = None
         self._proxies: dict[tuple[str, str | None, int | None], _Proxy] = {}
         self._timeouts: dict[_TimeoutKey, aiohttp.ClientTimeout] = {}
-        self._pool: Http1Pool | None = None
-        self._ssl_context: ssl.SSLContext | None = None
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
             limit=self._limits.max_connections or 0,
             limit_per_host=0,
             keepalive_timeout=self._limits.keepalive_expiry or 5.0,
-            ssl=self._tls(),
+            ssl=httpx.create_ssl_context(),
         )
         return aiohttp.ClientSession(
             connector=connector,
@@ -117,37 +110,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         url: absolute and already percent-encoded (it is not encoded again). Raises the same httpx errors
         as `handle_async_request`, `httpx.DecodingError` included.
         """
-        target = URL(url, encoded=True)
-        proxy, _ = self._proxy_for(target)
-        if proxy is None:
-            status, reason, answer_headers, body = await self._http1().request(
-                method,
-                target,
-                headers,
-                content,
-                connect_timeout=timeouts.connect,
-                read_timeout=timeouts.read,
-            )
-        else:  # through a proxy: aiohttp's business
-            client_timeout = self._client_timeout(timeouts.connect, timeouts.pool, timeouts.read)
-            response, body = await self._exchange(method, target, headers, content, client_timeout)
-            status, reason, answer_headers = response.status, response.reason or "", response.headers
-        if "content-encoding" in answer_headers:  # rare: let httpx decode it (or refuse a lying one)
-            body = _decoded(status, answer_headers, body)
-        return UpstreamResponse(status, reason, answer_headers, body)
-
-    def _http1(self) -> Http1Pool:
-        if self._pool is None:
-            expiry = self._limits.keepalive_expiry
-            self._pool = Http1Pool(
-                keepalive_expiry=5.0 if expiry is None else expiry, ssl_context=self._tls()
-            )
-        return self._pool
-
-    def _tls(self) -> ssl.SSLContext:
-        if self._ssl_context is None:
-            self._ssl_context = httpx.create_ssl_context()
-        return self._ssl_context
+        client_timeout = self._client_timeout(timeouts.connect, timeouts.pool, timeouts.read)
+        response, body = await self._exchange(
+            method, URL(url, encoded=True), headers, content, client_timeout
+        )
+        if "content-encoding" in response.headers:  # rare: let httpx decode it (or refuse a lying one)
+            body = _httpx_response(response, body, None).read()
+        return UpstreamResponse(response.status, response.reason or "", response.headers, body)
 
     async def _exchange(
         self,
@@ -201,9 +170,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return found
 
     async def aclose(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -212,11 +178,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 def _timeout(connect: float | None, pool: float | None, read: float | None) -> aiohttp.ClientTimeout:
     waiting = None if connect is None or pool is None else connect + pool
     return aiohttp.ClientTimeout(total=None, connect=waiting, sock_connect=connect, sock_read=read)
-
-
-def _decoded(status: int, headers: CIMultiDictProxy[str], body: bytes) -> bytes:
-    """The body decoded as httpx decodes its ``Content-Encoding`` (`httpx.DecodingError` if it lies)."""
-    return httpx.Response(status, headers=list(headers.items()), stream=httpx.ByteStream(body)).read()
 
 
 def _httpx_response(
