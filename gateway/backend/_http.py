@@ -39,7 +39,7 @@ from gateway.backend.errors import (
 )
 
 if TYPE_CHECKING:
-    from gateway.backend.transport import UpstreamResponse
+    from gateway.backend.upstream import UpstreamResponse
 
 logger = logging.getLogger("gateway.backend")
 

@@ -26,56 +26,50 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import httpx
 from aiohttp.helpers import get_env_proxy_for_url
-from multidict import CIMultiDictProxy
 from yarl import URL
+
+from gateway.backend.http11 import Http11Pool
+from gateway.backend.upstream import UpstreamResponse
 
 _Proxy = tuple[URL | None, aiohttp.BasicAuth | None]
 _TimeoutKey = tuple[float | None, float | None, float | None]
-
-
-@dataclass(frozen=True, slots=True)
-class UpstreamResponse:
-    """An answer as `AiohttpTransport.fetch` returns it: what the backend client reads of a response.
-
-    headers: case-insensitive (``headers.get("retry-after")``); content: the body, decoded when the
-    upstream sent a ``Content-Encoding``.
-    """
-
-    status_code: int
-    reason_phrase: str
-    headers: CIMultiDictProxy[str]
-    content: bytes
-
-    @property
-    def is_success(self) -> bool:
-        return 200 <= self.status_code < 300
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """An httpx transport sending each request over a pooled aiohttp session (created on first use).
 
     limits: ``max_connections`` caps open connections (aiohttp has no separate keep-alive cap; idle ones
-    close after ``keepalive_expiry`` seconds).
+    close after ``keepalive_expiry`` seconds). lean: `fetch` sends to origins reached without a proxy
+    through `http11.Http11Pool` (its own connections, under the same limits), not aiohttp.
     """
 
-    def __init__(self, limits: httpx.Limits) -> None:
+    def __init__(self, limits: httpx.Limits, *, lean: bool = True) -> None:
         self._limits = limits
         self._session: aiohttp.ClientSession | None = None
         self._proxies: dict[tuple[str, str | None, int | None], _Proxy] = {}
         self._timeouts: dict[_TimeoutKey, aiohttp.ClientTimeout] = {}
+        self._ssl = httpx.create_ssl_context()
+        self._lean = (
+            Http11Pool(
+                max_connections=limits.max_connections or 0,
+                keepalive_expiry=limits.keepalive_expiry or 5.0,
+                ssl_context=self._ssl,
+            )
+            if lean
+            else None
+        )
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
             limit=self._limits.max_connections or 0,
             limit_per_host=0,
             keepalive_timeout=self._limits.keepalive_expiry or 5.0,
-            ssl=httpx.create_ssl_context(),
+            ssl=self._ssl,
         )
         return aiohttp.ClientSession(
             connector=connector,
@@ -110,13 +104,25 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         url: absolute and already percent-encoded (it is not encoded again). Raises the same httpx errors
         as `handle_async_request`, `httpx.DecodingError` included.
         """
-        client_timeout = self._client_timeout(timeouts.connect, timeouts.pool, timeouts.read)
-        response, body = await self._exchange(
-            method, URL(url, encoded=True), headers, content, client_timeout
-        )
-        if "content-encoding" in response.headers:  # rare: let httpx decode it (or refuse a lying one)
-            body = _httpx_response(response, body, None).read()
-        return UpstreamResponse(response.status, response.reason or "", response.headers, body)
+        lean = self._lean
+        if lean is not None and method != "HEAD" and self._direct(lean, url):
+            answer = await lean.fetch(method, url, headers, content, timeouts)
+        else:
+            client_timeout = self._client_timeout(timeouts.connect, timeouts.pool, timeouts.read)
+            response, body = await self._exchange(
+                method, URL(url, encoded=True), headers, content, client_timeout
+            )
+            answer = UpstreamResponse(response.status, response.reason or "", response.headers, body)
+        if "content-encoding" in answer.headers:  # rare: let httpx decode it (or refuse a lying one)
+            return decoded(answer)
+        return answer
+
+    def _direct(self, lean: Http11Pool, url: str) -> bool:
+        """Whether `url`'s origin is reached without a proxy (looked up once per origin)."""
+        proxy = self._proxies.get(lean.origin(url))
+        if proxy is None:
+            proxy = self._proxy_for(URL(url, encoded=True))
+        return proxy[0] is None
 
     async def _exchange(
         self,
@@ -170,6 +176,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return found
 
     async def aclose(self) -> None:
+        if self._lean is not None:
+            await self._lean.aclose()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -178,6 +186,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 def _timeout(connect: float | None, pool: float | None, read: float | None) -> aiohttp.ClientTimeout:
     waiting = None if connect is None or pool is None else connect + pool
     return aiohttp.ClientTimeout(total=None, connect=waiting, sock_connect=connect, sock_read=read)
+
+
+def decoded(answer: UpstreamResponse) -> UpstreamResponse:
+    """The answer with its body decoded by httpx per its ``Content-Encoding`` (`httpx.DecodingError` when
+    the body is not what the header says)."""
+    response = httpx.Response(
+        answer.status_code, headers=list(answer.headers.items()), stream=httpx.ByteStream(answer.content)
+    )
+    return UpstreamResponse(answer.status_code, answer.reason_phrase, answer.headers, response.read())
 
 
 def _httpx_response(

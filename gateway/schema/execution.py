@@ -57,6 +57,14 @@ from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cance
 
 from gateway.schema.errors import UpstreamErrorsExecutionContext
 
+_new_tuple = tuple.__new__
+
+
+def _path(prev: Path | None, key: str | int, typename: str | None) -> Path:
+    """`Path(prev, key, typename)` without the named tuple's Python-level `__new__` (~600 per page)."""
+    return _new_tuple(Path, (prev, key, typename))
+
+
 _SLOW: Final = object()
 """What a short path answers when graphql-core must complete the field instead (nothing has run yet)."""
 
@@ -87,20 +95,40 @@ class _Shortcut:
     pure: bool = False
     # The object type whose selection this field completes (None for leaves).
     object_type: GraphQLObjectType | None = None
+    # A value of exactly this type is its own answer (`str` for String and ID fields), no call needed.
+    plain: type | None = None
 
 
 class _Step:
-    """One response key of a selection set, for one execution."""
+    """One response key of a selection, for one execution."""
 
-    __slots__ = ("details", "key", "parent_name", "shortcut", "sub")
+    __slots__ = ("child", "details", "key", "nodes", "parent_name", "shortcut")
 
     def __init__(self, key: str, details: FieldDetailsList, shortcut: _Shortcut | None, parent: str) -> None:
         self.key = key
         self.details = details
         self.shortcut = shortcut
         self.parent_name = parent
-        # The object's sub-selection: None until first needed, False when it defers (graphql-core's path).
-        self.sub: GroupedFieldSet | bool | None = None
+        # The object's selection: None until first needed, False when it defers (graphql-core's path).
+        self.child: _Selection | bool | None = None
+        self.nodes = to_nodes(details)  # the field's AST nodes, as resolve infos carry them
+
+
+class _Selection:
+    """One selection set on one object type, for one execution: its steps, and whether its answer
+    depends only on the object (`memo`, worked out on first use)."""
+
+    __slots__ = ("fields", "memo", "steps", "type")
+
+    def __init__(self, object_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> None:
+        self.type = object_type
+        self.fields = grouped_field_set  # held, so that its id (the executor's key) is not reused
+        shortcuts = _shortcuts(object_type)
+        self.steps = [
+            _Step(key, details, _shortcut_of(shortcuts, details), object_type.name)
+            for key, details in grouped_field_set.items()
+        ]
+        self.memo: bool | None = None
 
 
 class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
@@ -111,10 +139,10 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
         # strawberry passes a manager on every request, holding the extensions that have a `resolve` hook.
         manager = self.middleware_manager
         self._fast = manager is None or not manager.middlewares
-        self._plans: dict[int, tuple[GroupedFieldSet, list[_Step]]] = {}
-        # Selections whose answer depends only on the object (`_memoizable`), by id; and their answers,
-        # by (selection id, object id), each entry holding the object so that its id is not reused.
-        self._pure: dict[int, bool] = {}
+        # graphql-core memoizes each sub-selection per execution, so its identity is a stable key.
+        self._selections: dict[int, _Selection] = {}
+        # Answers of memoizable selections by (selection id, object id), each holding its object so
+        # that the id is not reused.
         self._completed: dict[tuple[int, int], tuple[Any, dict[str, Any]]] = {}
         self._field_errors = 0
 
@@ -130,19 +158,30 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
+        return self._run(self._selection(parent_type, grouped_field_set), source_value, path)
+
+    def _selection(self, object_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> _Selection:
+        selection = self._selections.get(id(grouped_field_set))
+        if selection is None:
+            selection = self._selections[id(grouped_field_set)] = _Selection(object_type, grouped_field_set)
+        return selection
+
+    def _run(self, selection: _Selection, source: Any, path: Path | None) -> AwaitableOrValue[dict[str, Any]]:
         results: dict[str, Any] = {}
         pending: list[str] = []
         try:
-            for step in self._steps(parent_type, grouped_field_set):
+            for step in selection.steps:
                 shortcut = step.shortcut
                 result = _SLOW
                 if shortcut is not None and shortcut.attribute is not None:
-                    value = getattr(source_value, shortcut.attribute, _SLOW)
-                    if value is not _SLOW:
-                        field_path = Path(path, step.key, step.parent_name) if shortcut.needs_path else None
+                    value = getattr(source, shortcut.attribute, _SLOW)
+                    if type(value) is shortcut.plain:
+                        result = value
+                    elif value is not _SLOW:
+                        field_path = _path(path, step.key, step.parent_name) if shortcut.needs_path else None
                         result = shortcut.complete(self, value, step, field_path)
                 if result is _SLOW:
-                    result = self._execute_step(parent_type, source_value, step, path)
+                    result = self._execute_step(selection.type, source, step, path)
                     if result is Undefined:
                         continue
                 results[step.key] = result
@@ -156,26 +195,12 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
             return results
         return _await_fields(results, pending)
 
-    def _steps(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> list[_Step]:
-        # graphql-core memoizes each sub-selection per execution, so its identity is a stable key; the
-        # entry keeps it alive so that the id is not reused.
-        plan = self._plans.get(id(grouped_field_set))
-        if plan is not None:
-            return plan[1]
-        shortcuts = _shortcuts(parent_type)
-        steps = [
-            _Step(key, details, _shortcut_of(shortcuts, details), parent_type.name)
-            for key, details in grouped_field_set.items()
-        ]
-        self._plans[id(grouped_field_set)] = (grouped_field_set, steps)
-        return steps
-
     def _execute_step(
         self, parent_type: GraphQLObjectType, source: Any, step: _Step, parent_path: Path | None
     ) -> Any:
         """A field with a resolver (or one the short path gave back): graphql-core resolves it, then the
         short completion completes a synchronous value when it can."""
-        path = Path(parent_path, step.key, step.parent_name)
+        path = _path(parent_path, step.key, step.parent_name)
         shortcut = step.shortcut
         if shortcut is None or shortcut.attribute is not None:
             return self.execute_field(parent_type, source, step.details, path, None)
@@ -183,7 +208,7 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
         node = details[0].node
         field_def = parent_type.fields[node.name.value]
         return_type = field_def.type
-        info = self.build_resolve_info(field_def, to_nodes(details), parent_type, path)
+        info = self.build_resolve_info(field_def, step.nodes, parent_type, path)
         try:
             args = (
                 get_argument_values(
@@ -218,18 +243,19 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
             return self.guarded(completed, return_type, details, path)
         return completed
 
-    def subfields(self, step: _Step, object_type: GraphQLObjectType) -> GroupedFieldSet | None:
-        """The object's selection, or None when it defers fragments (graphql-core's path then)."""
-        sub = step.sub
-        if sub is None:
+    def child_selection(self, step: _Step, object_type: GraphQLObjectType) -> _Selection | None:
+        """The selection of the step's object, or None when it defers fragments (graphql-core's path)."""
+        child = step.child
+        if child is None:
             grouped_field_set, new_defer_usages, _ = self.collect_subfields(object_type, step.details)
-            sub = step.sub = False if new_defer_usages else grouped_field_set
-        return sub or None  # type: ignore[return-value]
+            child = step.child = (
+                False if new_defer_usages else self._selection(object_type, grouped_field_set)
+            )
+        return child or None  # type: ignore[return-value]
 
     def complete_object(
         self,
-        object_type: GraphQLObjectType,
-        grouped_field_set: GroupedFieldSet,
+        selection: _Selection,
         return_type: GraphQLOutputType,
         details: FieldDetailsList,
         path: Path,
@@ -240,15 +266,17 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
         An object met again under the same selection (200 allocations of a page share 4 projects) gets
         the answer it got the first time, when that selection's answer depends only on the object
         (`_memoizable`) and the first completion was synchronous and raised no field error."""
-        memo = self._memoizable(object_type, grouped_field_set)
+        memo = selection.memo
+        if memo is None:
+            memo = self._memoizable(selection)
         if memo:
-            key = (id(grouped_field_set), id(value))
+            key = (id(selection), id(value))
             seen = self._completed.get(key)
             if seen is not None:
                 return seen[1]
             errors = self._field_errors
         try:
-            completed = self.execute_fields(object_type, value, path, grouped_field_set, None)
+            completed = self._run(selection, value, path)
         except Exception as error:
             self.handle_field_error(error, return_type, details, path)
             return None
@@ -271,27 +299,25 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
         self._field_errors += 1
         super().handle_field_error(raw_error, return_type, field_details_list, path)
 
-    def _memoizable(self, object_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> bool:
+    def _memoizable(self, selection: _Selection) -> bool:
         """Whether every field of the selection, nested ones included, is `pure`."""
-        pure = self._pure.get(id(grouped_field_set))
-        if pure is None:
-            # The selection is alive for the whole execution (graphql-core memoizes it), so is its id.
-            pure = self._pure[id(grouped_field_set)] = self._all_pure(object_type, grouped_field_set)
-        return pure
-
-    def _all_pure(self, object_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> bool:
-        shortcuts = _shortcuts(object_type)
-        for details in grouped_field_set.values():
-            if details[0].node.name.value == "__typename" and not details[0].node.directives:
-                continue
-            shortcut = _shortcut_of(shortcuts, details)
-            if shortcut is None or not shortcut.pure:
+        selection.memo = False  # while working it out
+        for step in selection.steps:
+            shortcut = step.shortcut
+            if shortcut is None:
+                node = step.details[0].node
+                if node.name.value == "__typename" and not node.directives:
+                    continue
                 return False
-            child = shortcut.object_type
-            if child is not None:
-                sub, new_defer_usages, _ = self.collect_subfields(child, details)
-                if new_defer_usages or not self._memoizable(child, sub):
+            if not shortcut.pure:
+                return False
+            if shortcut.object_type is not None:
+                child = self.child_selection(step, shortcut.object_type)
+                if child is None:
                     return False
+                if not (child.memo if child.memo is not None else self._memoizable(child)):
+                    return False
+        selection.memo = True
         return True
 
     async def guarded(
@@ -353,6 +379,7 @@ def _shortcut_for(field: GraphQLField) -> _Shortcut | None:
     named = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
     complete: Completer | None = None
     object_type: GraphQLObjectType | None = None
+    plain: type | None = None
     if isinstance(named, GraphQLList):
         item_type = named.of_type
         item = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
@@ -364,6 +391,7 @@ def _shortcut_for(field: GraphQLField) -> _Shortcut | None:
             object_type = item
     elif isinstance(named, GraphQLScalarType | GraphQLEnumType):
         complete = _leaf_completer(named, non_null)
+        plain = str if named in (GraphQLString, GraphQLID) else None
     elif _plain_object(named):
         complete = _object_completer(named, return_type, non_null)
         object_type = named
@@ -372,7 +400,7 @@ def _shortcut_for(field: GraphQLField) -> _Shortcut | None:
     attribute = _basic_attribute(field, definition)
     resolve = _direct_resolver(field)
     pure = attribute is not None or (resolve is not None and _is_memoizable(definition))
-    return _Shortcut(attribute, complete, object_type is not None, resolve, pure, object_type)
+    return _Shortcut(attribute, complete, object_type is not None, resolve, pure, object_type, plain)
 
 
 def memoizable(resolver: F) -> F:
@@ -538,10 +566,10 @@ def _object_completer(
             return _SLOW if non_null else None
         if not check(ex, value):
             return _SLOW
-        grouped_field_set = ex.subfields(step, object_type)
-        if grouped_field_set is None:
+        selection = ex.child_selection(step, object_type)
+        if selection is None:
             return _SLOW
-        return ex.complete_object(object_type, grouped_field_set, return_type, step.details, path, value)
+        return ex.complete_object(selection, return_type, step.details, path, value)
 
     return complete
 
@@ -563,11 +591,11 @@ def _object_list_completer(
         for item in value:
             if (item is None and items_non_null) or (item is not None and not check(ex, item)):
                 return _SLOW
-        grouped_field_set = ex.subfields(step, object_type)
-        if grouped_field_set is None:
+        selection = ex.child_selection(step, object_type)
+        if selection is None:
             return _SLOW
         try:
-            completed = _complete_items(ex, object_type, grouped_field_set, item_type, step, path, value)
+            completed = _complete_items(ex, selection, item_type, step.details, path, value)
         except Exception as error:
             ex.handle_field_error(error, return_type, step.details, path)
             return None
@@ -580,24 +608,21 @@ def _object_list_completer(
 
 def _complete_items(
     ex: FastFieldsExecutionContext,
-    object_type: GraphQLObjectType,
-    grouped_field_set: GroupedFieldSet,
+    selection: _Selection,
     item_type: GraphQLOutputType,
-    step: _Step,
+    details: FieldDetailsList,
     field_path: Path,
     items: list[Any],
 ) -> AwaitableOrValue[list[Any]]:
     """Each item's selection; a non-null item's error propagates to the list, as in graphql-core."""
     completed: list[Any] = []
     pending: list[int] = []
-    details = step.details
     try:
         for index, item in enumerate(items):
             if item is None:
                 completed.append(None)
                 continue
-            item_path = Path(field_path, index, None)
-            value = ex.complete_object(object_type, grouped_field_set, item_type, details, item_path, item)
+            value = ex.complete_object(selection, item_type, details, _path(field_path, index, None), item)
             if type(value) is not dict and value is not None:
                 pending.append(index)
             completed.append(value)

@@ -32,7 +32,7 @@ from gateway.backend import (
 )
 from gateway.backend import models as m
 from gateway.backend._http import upstream_idempotency_key
-from gateway.backend.transport import UpstreamResponse
+from gateway.backend.upstream import UpstreamResponse
 
 BASE = "https://api.example.test/v1"
 KEY = "sk_live_dont_leak_me"

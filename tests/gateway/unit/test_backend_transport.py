@@ -56,8 +56,8 @@ def answer(body: bytes, *headers: str) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-def client(**timeouts: float) -> httpx.AsyncClient:
-    transport = AiohttpTransport(httpx.Limits(max_connections=10))
+def client(*, lean: bool = True, connections: int = 10, **timeouts: float) -> httpx.AsyncClient:
+    transport = AiohttpTransport(httpx.Limits(max_connections=connections), lean=lean)
     # As the app's client: httpx's own jar keeps nothing either, so any cookie sent came from the transport.
     return httpx.AsyncClient(
         transport=transport, timeout=httpx.Timeout(5.0, **timeouts), cookies=NoCookieJar()
@@ -67,13 +67,14 @@ def client(**timeouts: float) -> httpx.AsyncClient:
 Get = Callable[[str], Awaitable[bytes]]
 
 
-@pytest.fixture(params=["httpx", "fetch"])
+@pytest.fixture(params=["httpx", "fetch", "fetch-aiohttp"])
 async def get(request: pytest.FixtureRequest) -> AsyncIterator[Callable[..., Get]]:
-    """``get(**timeouts)(url)``: a GET's body, through httpx's client or `AiohttpTransport.fetch`."""
+    """``get(**timeouts)(url)``: a GET's body, through httpx's client or `AiohttpTransport.fetch` (its
+    lean HTTP/1.1 pool for direct origins, or aiohttp as for proxied ones)."""
     opened: list[httpx.AsyncClient] = []
 
     def make(**timeouts: float) -> Get:
-        http = client(**timeouts)
+        http = client(lean=request.param != "fetch-aiohttp", **timeouts)
         opened.append(http)
 
         async def through_httpx(url: str) -> bytes:
@@ -137,6 +138,17 @@ async def test_a_compressed_body_is_decoded_by_httpx_and_a_lying_one_is_a_decodi
         assert await get()(f"{url}/one") == b'{"n": 1}'
         with pytest.raises(httpx.DecodingError):
             await get()(f"{url}/two")
+
+
+async def test_a_body_without_a_length_ends_with_the_connection(get: Callable[..., Get]) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nall of it")
+        await writer.drain()
+
+    async with raw_server(handler) as url:
+        assert await get()(f"{url}/unsized") == b"all of it"
+        assert await get()(f"{url}/unsized") == b"all of it"
 
 
 async def test_nothing_listening_is_a_connect_error(get: Callable[..., Get]) -> None:
@@ -239,6 +251,69 @@ async def test_the_backend_client_sends_the_same_requests_with_or_without_httpx_
     lines = requests["direct"][1][0]
     assert b"get /v1/orders?limit=2&starting_after=x+y%26z http/1.1" in lines
     assert b"accept-encoding: gzip, deflate" in lines and b"x-subaccount-id: sub" in lines
+
+
+async def test_the_lean_pool_keeps_connections_alive_within_its_limit_and_honours_close() -> None:
+    served: list[list[bytes]] = []  # per connection, the paths it served
+    in_flight = most = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal in_flight, most
+        paths: list[bytes] = []
+        served.append(paths)
+        while not reader.at_eof():
+            try:
+                head, _ = await read_request(reader)
+            except asyncio.IncompleteReadError:
+                break
+            paths.append(head.split(b" ")[1])
+            in_flight += 1
+            most = max(most, in_flight)
+            await asyncio.sleep(0.01)
+            in_flight -= 1
+            if paths[-1] == b"/chunked":
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+                )
+            else:
+                writer.write(answer(b"fine", *(["Connection: close"] if paths[-1] == b"/close" else [])))
+            await writer.drain()
+            if paths[-1] == b"/close":
+                break
+
+    async with raw_server(handler) as url, client(connections=2) as http:
+        transport = http._transport
+        assert isinstance(transport, AiohttpTransport)
+
+        async def fetch(path: str) -> bytes:
+            return (await transport.fetch("GET", f"{url}{path}", {}, None, http.timeout)).content
+
+        assert await asyncio.gather(*(fetch("/a") for _ in range(6))) == [b"fine"] * 6
+        assert most <= 2 and len(served) == 2  # never more than the limit, each connection reused
+        assert await fetch("/chunked") == b"abcde"
+        assert await fetch("/close") == b"fine"
+        for _ in range(3):
+            assert await fetch("/b") == b"fine"
+    closing = next(paths for paths in served if b"/close" in paths)
+    assert closing[-1] == b"/close"  # the answer that said `Connection: close` ended its connection
+    assert sum(len(paths) for paths in served) == 11
+
+
+async def test_a_caller_beyond_the_limit_waits_at_most_the_pool_timeout() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        await asyncio.sleep(1)
+
+    async with raw_server(handler) as url, client(connections=1, connect=0.1, pool=0.1) as http:
+        transport = http._transport
+        assert isinstance(transport, AiohttpTransport)
+        slow = asyncio.ensure_future(transport.fetch("GET", f"{url}/slow", {}, None, http.timeout))
+        await asyncio.sleep(0.05)
+        with pytest.raises(httpx.ConnectTimeout):
+            await transport.fetch("GET", f"{url}/next", {}, None, http.timeout)
+        slow.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await slow
 
 
 ORDER = (
