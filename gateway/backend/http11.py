@@ -23,6 +23,10 @@ keeps proxies, and httpx-object requests) and carries over what that path does:
 - a ``Content-Encoding`` is left for httpx to decode (`transport.decoded`), a lying one a `DecodingError`.
 
 A connection whose exchange did not finish cleanly (an error, a cancelled caller) is closed, never reused.
+Two things aiohttp did are kept too: a GET, HEAD, OPTIONS, PUT or DELETE sent on a kept-alive connection
+that the server closed without a byte of answer (its own keep-alive timeout ran out as the connection
+was taken) is sent again on another connection instead of failing, and interim 1xx answers (e.g. ``103
+Early Hints``) are skipped on the way to the real one.
 """
 
 from __future__ import annotations
@@ -42,7 +46,12 @@ from gateway.backend.upstream import UpstreamResponse
 
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_IDEMPOTENT: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 Origin = tuple[str, str, int]
+
+
+class _NoAnswer(httpx.RemoteProtocolError):
+    """The connection closed before a byte of the answer arrived."""
 
 
 class Http11Pool:
@@ -72,14 +81,21 @@ class Http11Pool:
         if parts.query:
             target = f"{target}?{parts.query}"
         request = _request(method, target, host, headers, content)
-        connection = await self._acquire(origin, timeouts)
-        clean = False
-        try:
-            response = await connection.exchange(request, timeouts.read)
-            clean = connection.reusable
-            return response
-        finally:
-            self._release(origin, connection, clean)
+        while True:
+            connection = await self._acquire(origin, timeouts)
+            reused = connection.answers > 0
+            clean = False
+            try:
+                response = await connection.exchange(request, timeouts.read)
+                clean = connection.reusable
+                return response
+            except _NoAnswer:
+                # A kept-alive connection the server closed as it was taken (its own keep-alive timeout):
+                # an idempotent request goes again on another connection, as aiohttp did; others fail.
+                if not reused or method not in _IDEMPOTENT:
+                    raise
+            finally:
+                self._release(origin, connection, clean)
 
     async def aclose(self) -> None:
         for connections in self._idle.values():
@@ -229,8 +245,10 @@ class _Connection(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._closed = False
         self._until_close = False  # the answer's body ends when the connection does (no length given)
+        self._received = False  # a byte of this exchange's answer arrived
         self.reusable = False
         self.idle_since = 0.0
+        self.answers = 0  # exchanges completed on this connection
 
     # --- the exchange -----------------------------------------------------------------------------------
 
@@ -238,10 +256,10 @@ class _Connection(asyncio.Protocol):
         assert self._transport is not None
         self.reusable = False
         if self._closed:  # the upstream closed it since it was checked out
-            raise httpx.RemoteProtocolError("server disconnected")
+            raise _NoAnswer("server disconnected without answering")
         self._waiter = self._loop.create_future()
         self._reason, self._headers, self._body = b"", [], []
-        self._until_close = False
+        self._until_close = self._received = False
         self._read, self._last = read_timeout, self._loop.time()
         if read_timeout is not None:
             self._timer = self._loop.call_later(read_timeout, self._check_timeout)
@@ -285,6 +303,7 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._last = self._loop.time()
+        self._received = True
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -294,12 +313,17 @@ class _Connection(asyncio.Protocol):
         if self._until_close:
             self._closed = True
             self.on_message_complete()
-        self._fail(httpx.RemoteProtocolError("server disconnected"))
+        self._fail(self._disconnected())
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
-        self._fail(httpx.RemoteProtocolError("server disconnected"))
+        self._fail(self._disconnected())
+
+    def _disconnected(self) -> httpx.RemoteProtocolError:
+        if self._received:
+            return httpx.RemoteProtocolError("server disconnected")
+        return _NoAnswer("server disconnected without answering")
 
     # --- httptools callbacks -----------------------------------------------------------------------------
 
@@ -323,9 +347,10 @@ class _Connection(asyncio.Protocol):
         waiter = self._waiter
         if waiter is None or waiter.done():
             return
-        if self._parser.get_status_code() < 200:  # an interim answer (100 Continue): the real one follows
+        if 100 <= self._parser.get_status_code() < 200:  # an interim answer (103 Early Hints): skipped
             self._reason, self._headers, self._body = b"", [], []
             return
+        self.answers += 1
         self.reusable = self._parser.should_keep_alive() and not self._closed
         waiter.set_result(
             UpstreamResponse(

@@ -330,3 +330,147 @@ ORDER = (
     b'{"id": "Gre28Fc35bt3", "order_number": "1-2", "created_on": "2022-08-01T18:00:00.000000Z",'
     b' "amount_kg": 10, "state": "placed", "price_usd_cents": 20}'
 )
+
+
+# --- the lean pool under `fetch` (`gateway.backend.http11`): reuse, stale connections, odd answers ---
+
+
+class Upstream:
+    """A raw server counting connections; `reply(request_head)` gives each answer's bytes."""
+
+    def __init__(self, reply: Callable[[bytes], bytes]) -> None:
+        self.reply = reply
+        self.connections = 0
+        self.heads: list[bytes] = []
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        while not reader.at_eof():
+            try:
+                head, _ = await read_request(reader)
+            except asyncio.IncompleteReadError:
+                break
+            self.heads.append(head)
+            answer_bytes = self.reply(head)
+            writer.write(answer_bytes)
+            await writer.drain()
+            if b"connection: close" in answer_bytes.lower():
+                break
+
+
+async def fetch(transport: AiohttpTransport, url: str, read: float = 5.0) -> bytes:
+    return (await transport.fetch("GET", url, {}, None, httpx.Timeout(5.0, read=read))).content
+
+
+@asynccontextmanager
+async def pool(keepalive_expiry: float = 5.0) -> AsyncIterator[AiohttpTransport]:
+    transport = AiohttpTransport(httpx.Limits(max_connections=10, keepalive_expiry=keepalive_expiry))
+    try:
+        yield transport
+    finally:
+        await transport.aclose()
+
+
+async def test_fetch_reconnects_when_the_server_closed_the_idle_connection_or_it_expired() -> None:
+    upstream = Upstream(lambda head: answer(b"ok"))
+    async with raw_server(upstream) as url, pool(keepalive_expiry=0.2) as transport:
+        assert await fetch(transport, f"{url}/a") == b"ok"
+        await asyncio.sleep(0.3)  # idle longer than the keep-alive expiry: not reused
+        assert await fetch(transport, f"{url}/b") == b"ok"
+        assert upstream.connections == 2
+
+    connections = 0
+
+    async def close_after_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await read_request(reader)
+        writer.write(answer(b"ok"))
+        await writer.drain()  # then the server closes its side while the connection idles in the pool
+
+    async with raw_server(close_after_one) as url, pool() as transport:
+        assert await fetch(transport, f"{url}/a") == b"ok"
+        await asyncio.sleep(0.1)
+        assert await fetch(transport, f"{url}/b") == b"ok"  # no error: a fresh connection
+        assert connections == 2
+
+
+async def test_fetch_reads_chunked_answers_and_keeps_headers_case_insensitive() -> None:
+    chunked = (
+        b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\nX-Request-Id: up-1\r\n\r\n"
+        b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+    )
+    async with raw_server(Upstream(lambda head: chunked)) as url, pool() as transport:
+        response = await transport.fetch("GET", f"{url}/x", {}, None, httpx.Timeout(5.0))
+    assert (response.status_code, response.reason_phrase) == (404, "Not Found")
+    assert response.content == b"hello world"
+    assert response.headers.get("x-request-id") == "up-1" and not response.is_success
+
+
+async def test_a_connection_whose_exchange_was_abandoned_is_never_reused() -> None:
+    release = asyncio.Event()
+    connections = 0
+
+    async def slow_then_quick(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        while not reader.at_eof():
+            try:
+                head, _ = await read_request(reader)
+            except asyncio.IncompleteReadError:
+                break
+            if b"/slow" in head:
+                await release.wait()  # answers late, on a connection the client gave up on
+            writer.write(answer(b"late" if b"/slow" in head else b"ok"))
+            await writer.drain()
+
+    async with raw_server(slow_then_quick) as url, pool() as transport:
+        with pytest.raises(httpx.ReadTimeout):
+            await fetch(transport, f"{url}/slow", read=0.1)
+        release.set()
+        assert await fetch(transport, f"{url}/next") == b"ok"  # not the late answer to /slow
+        assert connections == 2
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_a_reused_connection_closed_before_answering_is_retried_only_for_idempotent_methods(
+    method: str,
+) -> None:
+    connections = 0
+
+    async def answer_once_per_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await read_request(reader)
+        writer.write(answer(b"ok"))
+        await writer.drain()
+        await read_request(reader)  # the next request on this connection: closed without an answer
+
+    async with raw_server(answer_once_per_connection) as url, pool() as transport:
+        assert await fetch(transport, f"{url}/first") == b"ok"
+        second = transport.fetch(method, f"{url}/second", {}, None, httpx.Timeout(5.0))
+        if method == "GET":
+            assert (await second).content == b"ok"  # sent again on a new connection
+        else:
+            with pytest.raises(httpx.RemoteProtocolError):  # may have been acted on: not resent
+                await second
+    assert connections == (2 if method == "GET" else 1)
+
+
+@pytest.mark.parametrize(
+    ("reply", "body"),
+    [
+        (b"HTTP/1.1 200 OK\r\n\r\nuntil the connection closes", b"until the connection closes"),
+        (b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + answer(b"final"), b"final"),
+    ],
+    ids=["body-until-close", "interim-answer-first"],
+)
+async def test_fetch_reads_answers_ended_by_close_and_skips_interim_ones(reply: bytes, body: bytes) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(reply)
+        await writer.drain()
+
+    async with raw_server(handler) as url, pool() as transport:
+        response = await transport.fetch("GET", f"{url}/x", {}, None, httpx.Timeout(5.0))
+    assert (response.status_code, response.content) == (200, body)
