@@ -5,12 +5,20 @@ client and through `AiohttpTransport.fetch`, the backend client's path without h
 from __future__ import annotations
 
 import asyncio
+import datetime
 import gzip
+import ipaddress
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from gateway.app import NoCookieJar
 from gateway.backend import CallOptions, OffsetsClient, RetryPolicy
@@ -474,3 +482,90 @@ async def test_fetch_reads_answers_ended_by_close_and_skips_interim_ones(reply: 
     async with raw_server(handler) as url, pool() as transport:
         response = await transport.fetch("GET", f"{url}/x", {}, None, httpx.Timeout(5.0))
     assert (response.status_code, response.content) == (200, body)
+
+
+# --- TLS, as the real upstream is reached ------------------------------------------------------------------
+
+
+def _certificates(tmp: Path) -> tuple[Path, ssl.SSLContext]:
+    """A throwaway CA (its file) and a server context with a certificate for 127.0.0.1 it signed."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    server = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(server_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    ca_file, cert_file, key_file = tmp / "ca.pem", tmp / "server.pem", tmp / "server.key"
+    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    cert_file.write_bytes(server.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        server_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    return ca_file, context
+
+
+@pytest.mark.parametrize("lean", [True, False], ids=["lean-pool", "aiohttp"])
+async def test_https_upstreams_are_verified_and_kept_alive(tmp_path: Path, lean: bool) -> None:
+    ca_file, server_context = _certificates(tmp_path)
+    connections = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        while not reader.at_eof():
+            try:
+                await read_request(reader)
+            except asyncio.IncompleteReadError:
+                break
+            writer.write(answer(b"secret"))
+            await writer.drain()
+
+    server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=server_context)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with client(lean=lean) as http:
+            transport = http._transport
+            assert isinstance(transport, AiohttpTransport)
+            url = f"https://127.0.0.1:{port}/v1/orders"
+            with pytest.raises(httpx.ConnectError):  # the test CA is not trusted yet
+                await transport.fetch("GET", url, {}, None, http.timeout)
+            transport._ssl.load_verify_locations(ca_file)  # as a deployment's CA bundle would
+            for _ in range(3):
+                assert (await transport.fetch("GET", url, {}, None, http.timeout)).content == b"secret"
+    finally:
+        server.close()
+    assert (
+        connections == 1
+    )  # one kept-alive connection for three requests (the refused handshake never got one)
