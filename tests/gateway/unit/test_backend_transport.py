@@ -59,6 +59,24 @@ async def read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
     return head, await reader.readexactly(length)
 
 
+async def keep_answering(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    reply: bytes,
+    seen: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """Answer each request of a kept-alive connection with `reply` (noting it in `seen`) until it closes."""
+    while not reader.at_eof():
+        try:
+            request = await read_request(reader)
+        except asyncio.IncompleteReadError:
+            break
+        if seen is not None:
+            seen.append(request)
+        writer.write(reply)
+        await writer.drain()
+
+
 def answer(body: bytes, *headers: str) -> bytes:
     lines = ["HTTP/1.1 200 OK", f"Content-Length: {len(body)}", *headers]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
@@ -107,13 +125,8 @@ async def test_requests_go_out_as_built_and_answers_come_back_on_one_kept_alive_
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal connections
         connections += 1
-        while not reader.at_eof():
-            try:
-                seen.append(await read_request(reader))
-            except asyncio.IncompleteReadError:
-                break
-            writer.write(answer(b'{"ok": true}', "Set-Cookie: session=tenant-a", "X-Idempotent-Replay: true"))
-            await writer.drain()
+        reply = answer(b'{"ok": true}', "Set-Cookie: session=tenant-a", "X-Idempotent-Replay: true")
+        await keep_answering(reader, writer, reply, seen)
 
     async with raw_server(handler) as url, client() as http:
         for _ in range(3):
@@ -544,13 +557,7 @@ async def test_https_upstreams_are_verified_and_kept_alive(tmp_path: Path, lean:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal connections
         connections += 1
-        while not reader.at_eof():
-            try:
-                await read_request(reader)
-            except asyncio.IncompleteReadError:
-                break
-            writer.write(answer(b"secret"))
-            await writer.drain()
+        await keep_answering(reader, writer, answer(b"secret"))
 
     server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=server_context)
     port = server.sockets[0].getsockname()[1]
