@@ -33,7 +33,6 @@ from gateway.backend._http import (
 )
 from gateway.backend.errors import BackendDecodeError, BackendStatusError, ForbiddenError, UnauthorizedError
 from gateway.backend.models import (
-    SHARED_PROJECTS,
     AirFreightQuoteParams,
     CheckoutSession,
     CreateCheckoutSessionParams,
@@ -59,6 +58,7 @@ from gateway.backend.models import (
     Subaccount,
     TrainQuoteParams,
     UpdateSubaccountParams,
+    share_projects,
 )
 
 __all__ = ["CallOptions", "OffsetsClient", "Result"]
@@ -451,7 +451,7 @@ class OffsetsClient:
 def _validate(model: type[M], raw: RawResult) -> M:
     """Validate a decoded body; a shape off the contract is the upstream's fault, not the caller's."""
     try:
-        return model.model_validate(raw.data, context={SHARED_PROJECTS: {}})
+        return model.model_validate(share_projects(raw.data))
     except pydantic.ValidationError as exc:
         # The pydantic message quotes input values; keep only where the mismatch was.
         where = ", ".join(".".join(str(p) for p in err["loc"]) for err in exc.errors()[:5])

@@ -139,3 +139,43 @@ def test_project_details_with_extras() -> None:
     assert project.credit_issuances == [m.CreditIssuance(vintage_year=2022, total_amount=5000)]
     assert project.news_articles is not None and project.news_articles[0].published_on == datetime(2024, 3, 1)
     assert project.un_sdg_goals == []
+
+
+def _page(*projects: dict[str, object]) -> dict[str, object]:
+    base = {"order_number": "n", "created_on": "2024-05-01T10:00:00Z", "amount_kg": 1, "state": "fulfilled"}
+    orders = [
+        {**base, "id": f"o{n}", "price_usd_cents": 2, "project_allocations": [{"project": p, "amount_kg": 1}]}
+        for n, p in enumerate(projects)
+    ]
+    return {"data": orders}
+
+
+def test_each_distinct_project_of_a_page_is_validated_once_and_shared() -> None:
+    first, second, again = ({"id": "p1", "name": "Forest"} for _ in range(3))  # three equal copies
+    changed = {"id": "p1", "name": "Forest, renamed"}
+    page = m.ListEnvelope[m.Order].model_validate(m.share_projects(_page(first, second, again, changed)))
+    projects = [order.project_allocations[0].project for order in page.data]
+    assert projects[0] is projects[1] is projects[2]  # equal copies: one model
+    assert projects[3] is not projects[0] and projects[3].name == "Forest, renamed"  # same id, other data
+    plain = m.ListEnvelope[m.Order].model_validate(_page(first, second, again, changed))
+    assert page == plain
+
+
+def test_a_project_that_does_not_validate_is_reported_where_it_stands() -> None:
+    payload = m.share_projects(_page({"id": "p1", "name": "ok"}, {"id": "p2"}))  # p2 has no name
+    with pytest.raises(pydantic.ValidationError) as caught:
+        m.ListEnvelope[m.Order].model_validate(payload)
+    assert [error["loc"] for error in caught.value.errors()] == [
+        ("data", 1, "project_allocations", 0, "project", "name")
+    ]
+
+
+def test_payloads_without_allocations_pass_through() -> None:
+    for payload in (
+        {"data": [{"id": "s1"}]},
+        {"id": "o1", "project_allocations": None},
+        [1, 2],
+        None,
+        "text",
+    ):
+        assert m.share_projects(payload) is payload
