@@ -89,11 +89,10 @@ class _Shortcut:
 
     attribute: str | None
     complete: Completer
-    needs_path: bool
     resolve: DirectResolver | None = None
     # Same source, same answer within one request: a basic field, or a resolver marked `memoizable`.
     pure: bool = False
-    # The object type whose selection this field completes (None for leaves).
+    # The object type whose selection this field completes (None for leaves, which need no path).
     object_type: GraphQLObjectType | None = None
     # A value of exactly this type is its own answer (`str` for String and ID fields), no call needed.
     plain: type | None = None
@@ -184,7 +183,9 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
                     if type(value) is shortcut.plain:
                         result = value
                     elif value is not _SLOW:
-                        field_path = _path(path, step.key, step.parent_name) if shortcut.needs_path else None
+                        field_path = (
+                            None if shortcut.object_type is None else _path(path, step.key, step.parent_name)
+                        )
                         result = shortcut.complete(self, value, step, field_path)
                 if result is _SLOW:
                     result = self._execute_step(selection.type, source, step, path)
@@ -286,12 +287,10 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
         except Exception as error:
             self.handle_field_error(error, return_type, details, path)
             return None
-        if type(completed) is dict:
-            if memo and self._field_errors == errors:
-                self._completed[key] = (value, completed)
-            return completed
-        if self.is_awaitable(completed):
+        if not isinstance(completed, dict):  # `_run` answers a dict, or a coroutine completing one
             return self.guarded(completed, return_type, details, path)
+        if memo and self._field_errors == errors:
+            self._completed[key] = (value, completed)
         return completed
 
     def handle_field_error(
@@ -312,9 +311,7 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
             shortcut = step.shortcut
             if step.typename is not None:
                 continue
-            if shortcut is None:
-                return False
-            if not shortcut.pure:
+            if shortcut is None or not shortcut.pure:
                 return False
             if shortcut.object_type is not None:
                 child = self.child_selection(step, shortcut.object_type)
@@ -376,7 +373,7 @@ def _shortcuts(parent_type: GraphQLObjectType) -> dict[str, _Shortcut]:
 
 def _shortcut_for(field: GraphQLField) -> _Shortcut | None:
     """None when graphql-core's path is the only one: abstract types, nested lists, no strawberry field."""
-    definition = (field.extensions or {}).get("strawberry-definition")
+    definition = _definition(field)
     if definition is None:
         return None
     return_type = field.type
@@ -403,9 +400,9 @@ def _shortcut_for(field: GraphQLField) -> _Shortcut | None:
     if complete is None:
         return None
     attribute = _basic_attribute(field, definition)
-    resolve = _direct_resolver(field)
+    resolve = _direct_resolver(field, definition)
     pure = attribute is not None or (resolve is not None and _is_memoizable(definition))
-    return _Shortcut(attribute, complete, object_type is not None, resolve, pure, object_type, plain)
+    return _Shortcut(attribute, complete, resolve, pure, object_type, plain)
 
 
 def memoizable(resolver: F) -> F:
@@ -432,12 +429,11 @@ def _basic_attribute(field: GraphQLField, definition: Any) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def _direct_resolver(field: GraphQLField) -> DirectResolver | None:
+def _direct_resolver(field: GraphQLField, definition: Any) -> DirectResolver | None:
     """A call of the field's resolver function itself, for a strawberry resolver with no arguments, no
     field extensions (permissions are extensions) and no exception handlers: what strawberry's wrapper
     would do (the source as `self`/`root`/`parent`, an `Info` over graphql-core's) without the layers
     it keeps for the cases excluded here. None otherwise, and strawberry's wrapper is called."""
-    definition: Any = (field.extensions or {}).get("strawberry-definition")
     resolver = getattr(definition, "base_resolver", None)
     if resolver is None or definition.arguments or definition.extensions or field.args:
         return None
@@ -471,13 +467,17 @@ def _plain_object(type_: GraphQLOutputType) -> TypeGuard[GraphQLObjectType]:
     """An object type whose `is_type_of` (if any) is strawberry's own, which never reads the info."""
     if not isinstance(type_, GraphQLObjectType):
         return False
-    definition = (type_.extensions or {}).get("strawberry-definition")
+    definition = _definition(type_)
     return type_.is_type_of is None or (definition is not None and definition.is_type_of is None)
 
 
+def _definition(element: GraphQLField | GraphQLObjectType) -> Any:
+    """The strawberry definition a field or type was built from (None when strawberry did not build it)."""
+    return (element.extensions or {}).get("strawberry-definition")
+
+
 def _origin(object_type: GraphQLObjectType) -> type | None:
-    definition = (object_type.extensions or {}).get("strawberry-definition")
-    origin = getattr(definition, "origin", None)
+    origin = getattr(_definition(object_type), "origin", None)
     return origin if isinstance(origin, type) else None
 
 
