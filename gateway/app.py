@@ -264,7 +264,7 @@ def _lifespan(
             if app.state.tracing is not None:
                 stack.callback(app.state.tracing.shutdown)  # exports the spans still buffered
             stack.enter_context(reload_on_sighup(app.state.security))
-            # Over the network: aiohttp's pool (`gateway.backend.transport`), not httpcore's (CPU per call).
+            # Over the network: the lean HTTP/1.1 pool, aiohttp behind a proxy (`gateway.backend.transport`).
             network: AiohttpTransport | None = None
             if upstream is None:
                 upstream = network = AiohttpTransport(_limits(settings))

@@ -71,7 +71,7 @@ __all__ = [
 
 class UpstreamAnswer(Protocol):
     """What the error mapping reads of a response: an `httpx.Response`, or the backend client's leaner
-    `gateway.backend.transport.UpstreamResponse`."""
+    `gateway.backend.upstream.UpstreamResponse`."""
 
     @property
     def status_code(self) -> int: ...
