@@ -23,10 +23,13 @@ partitioned by a fingerprint of the upstream key.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from aiodataloader import DataLoader
@@ -123,14 +126,15 @@ class Loader(Generic[K, V]):
         on_batch: Callable[[int], None] | None = None,
         trace_batch: Callable[[int], AbstractContextManager[None]] | None = None,
     ) -> None:
-        self._fetch_one = fetch_one
-        self._on_batch = on_batch
-        self._trace_batch = trace_batch
-        self._on_fetched = on_fetched
-        self._semaphore = semaphore
-        self._cache = cache
-        self._kind = cache_kind
-        self._partition = partition
+        self._batcher = _Batcher(
+            fetch_one,
+            semaphore=semaphore,
+            cache=cache,
+            cache_key=(partition, cache_kind),
+            on_fetched=on_fetched,
+            on_batch=on_batch,
+            trace_batch=trace_batch,
+        )
         # The loader's memo, held here too so `peek` can look at a key's future without awaiting it.
         self._futures: dict[Any, asyncio.Future[Any]] = {}
         self._loop = loop
@@ -143,7 +147,7 @@ class Loader(Generic[K, V]):
         """The aiodataloader, made on first use: a request builds six loaders and most use one or none
         (making one inspects its batch function, a few microseconds each)."""
         if self._made is None:
-            self._made = DataLoader(self._batch, loop=self._loop, cache_map=self._futures)
+            self._made = DataLoader(self._batcher.run, loop=self._loop, cache_map=self._futures)
         return self._made
 
     async def load(self, key: K) -> V:
@@ -185,13 +189,38 @@ class Loader(Generic[K, V]):
         """Remember `value` for `key` (replacing any earlier value), here and in the catalogue cache."""
         self._loader.clear(key)
         self._loader.prime(key, value)
-        self._remember(key, value)
+        self._batcher.remember(key, value)
 
     def clear(self, key: K) -> None:
         """Forget `key` in this request (e.g. after a mutation changed the object)."""
         self._loader.clear(key)
 
-    async def _batch(self, keys: list[K]) -> list[V | Exception]:
+
+class _Batcher(Generic[K, V]):
+    """A `Loader`'s batch function, apart from the loader: the `DataLoader` holds it, and it holds nothing
+    that leads back to the loader, so a request's loaders form no reference cycle (a cycle would leave all
+    they memoise - a page of orders is ~3,000 container objects - for the cyclic garbage collector)."""
+
+    def __init__(
+        self,
+        fetch_one: Callable[[K], Awaitable[V]],
+        *,
+        semaphore: asyncio.Semaphore,
+        cache: CatalogueCache | None,
+        cache_key: tuple[str, str],
+        on_fetched: Callable[[V], None] | None,
+        on_batch: Callable[[int], None] | None,
+        trace_batch: Callable[[int], AbstractContextManager[None]] | None,
+    ) -> None:
+        self._fetch_one = fetch_one
+        self._on_batch = on_batch
+        self._trace_batch = trace_batch
+        self._on_fetched = on_fetched
+        self._semaphore = semaphore
+        self._cache = cache
+        self._partition, self._kind = cache_key
+
+    async def run(self, keys: list[K]) -> list[V | Exception]:
         if self._on_batch is not None:
             self._on_batch(len(keys))
         if self._trace_batch is None:
@@ -214,7 +243,7 @@ class Loader(Generic[K, V]):
                 value = await self._fetch_one(key)
         except Exception as exc:
             return exc
-        self._remember(key, value)
+        self.remember(key, value)
         if self._on_fetched is not None:
             self._on_fetched(value)
         return value
@@ -225,7 +254,8 @@ class Loader(Generic[K, V]):
         value: V | None = self._cache.get((self._partition, self._kind, key))
         return value
 
-    def _remember(self, key: K, value: V) -> None:
+    def remember(self, key: K, value: V) -> None:
+        """Keep `value` in the catalogue cache, when this loader has one."""
         if self._cache is not None:
             self._cache.set((self._partition, self._kind, key), value)
 
@@ -251,8 +281,12 @@ class Loaders:
 
     def prime_categories(self, portfolio: PortfolioDetails) -> None:
         """Prime the category details nested in a portfolio's details (same shape as their GET)."""
-        for allocation in portfolio.category_allocations:
-            self.project_categories.prime(allocation.category.id, allocation.category)
+        _prime_categories(self.project_categories, portfolio)
+
+
+def _prime_categories(categories: Loader[str, ProjectCategoryDetails], portfolio: PortfolioDetails) -> None:
+    for allocation in portfolio.category_allocations:
+        categories.prime(allocation.category.id, allocation.category)
 
 
 class CachedList(Generic[V]):
@@ -288,11 +322,23 @@ class CachedList(Generic[V]):
 
 
 class _Fetch:
-    """The one-object upstream calls behind the loaders, each with options from the request's context."""
+    """The one-object upstream calls behind the loaders, each with options from the request's context.
+
+    A bound method as `call_options` (the context's, whose context holds these loaders) is held weakly, so
+    the context and its loaders form no reference cycle and a request's objects are freed when it ends.
+    """
 
     def __init__(self, client: OffsetsClient, call_options: OptionsFactory) -> None:
         self.client = client
-        self.options = call_options
+        self._options: Callable[[], OptionsFactory | None] = (
+            weakref.WeakMethod(call_options) if inspect.ismethod(call_options) else lambda: call_options
+        )
+
+    def options(self, subaccount_id: str | None = None) -> CallOptions:
+        factory = self._options()
+        if factory is None:
+            raise RuntimeError("the request context of these loaders is gone")
+        return factory(subaccount_id=subaccount_id)
 
     async def order(self, key: OrderKey) -> Order:
         return await self.client.get_order(key[0], opts=self.options(subaccount_id=key[1]))
@@ -367,18 +413,16 @@ def build_loaders(
             trace_batch=(lambda size: trace_batch(name, size)) if trace_batch else None,
         )
 
-    def prime_categories(portfolio: PortfolioDetails) -> None:
-        loaders.prime_categories(portfolio)
-
-    loaders = Loaders(
+    # The portfolio loader primes the categories loader directly (not through `Loaders`: no cycle).
+    project_categories = loader(fetch.project_category, "project-category")
+    return Loaders(
         orders=loader(fetch.order),
         subaccounts=loader(fetch.subaccount),
-        portfolios=loader(fetch.portfolio, "portfolio", prime_categories),
+        portfolios=loader(fetch.portfolio, "portfolio", partial(_prime_categories, project_categories)),
         projects=loader(fetch.project, "project"),
-        project_categories=loader(fetch.project_category, "project-category"),
+        project_categories=project_categories,
         checkout_sessions=loader(fetch.checkout_session),
         portfolio_list=CachedList(
             fetch.portfolio_list, cache=catalogue_cache, cache_key=(cache_partition, "portfolio-list")
         ),
     )
-    return loaders

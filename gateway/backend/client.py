@@ -92,6 +92,12 @@ class CallOptions:
 
 DEFAULT_OPTIONS = CallOptions()
 
+# The list envelopes, parametrised once: pydantic holds its generic classes only weakly, and a class is a
+# reference cycle of its own, so one made per call is rebuilt whenever the cyclic collector has freed it.
+_ORDER_PAGE = ListEnvelope[Order]
+_SUBACCOUNT_PAGE = ListEnvelope[Subaccount]
+_PORTFOLIO_LIST = ListEnvelope[Portfolio]
+
 
 @dataclass(frozen=True)
 class Result(Generic[T]):
@@ -163,7 +169,7 @@ class OffsetsClient:
         """`GET /orders`, newest first; `starting_after` pages to older orders, `ending_before` to newer."""
         query = _page(limit, starting_after, ending_before)
         raw = await self._send("GET", "/orders", opts, query=query, scoped=True)
-        return _validate(ListEnvelope[Order], raw).data
+        return _validate(_ORDER_PAGE, raw).data
 
     async def get_order(self, id: str, *, opts: CallOptions = DEFAULT_OPTIONS) -> Order:
         """`GET /orders/{id}`."""
@@ -267,7 +273,7 @@ class OffsetsClient:
         """`GET /subaccounts`, newest first, paged like `list_orders`."""
         query = _page(limit, starting_after, ending_before)
         raw = await self._send("GET", "/subaccounts", opts, query=query)
-        return _validate(ListEnvelope[Subaccount], raw).data
+        return _validate(_SUBACCOUNT_PAGE, raw).data
 
     async def get_subaccount(self, id: str, *, opts: CallOptions = DEFAULT_OPTIONS) -> Subaccount:
         """`GET /subaccounts/{id}`."""
@@ -321,7 +327,7 @@ class OffsetsClient:
     async def list_portfolios(self, *, opts: CallOptions = DEFAULT_OPTIONS) -> list[Portfolio]:
         """`GET /portfolios` (unpaginated): the portfolios the account may use."""
         raw = await self._send("GET", "/portfolios", opts)
-        return _validate(ListEnvelope[Portfolio], raw).data
+        return _validate(_PORTFOLIO_LIST, raw).data
 
     async def get_portfolio(self, id: str, *, opts: CallOptions = DEFAULT_OPTIONS) -> PortfolioDetails:
         """`GET /portfolios/{id}` with prices and category allocations."""

@@ -22,7 +22,6 @@ import strawberry
 from graphql import GraphQLError, GraphQLOutputType
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.pyutils import Path
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from gateway.backend.errors import (
     BackendConnectionError,
@@ -42,6 +41,7 @@ from gateway.backend.errors import (
 )
 from gateway.context import SubaccountNotAllowedError
 from gateway.ids import InvalidIdError
+from gateway.schema.acyclic import AcyclicExecutionContext
 
 _log = logging.getLogger("gateway.schema")
 
@@ -229,7 +229,7 @@ def to_graphql_error(exc: Exception, field_root: Sequence[str] = ("input",)) -> 
     return GraphQLError(safe_message(exc), extensions=_extensions(exc, field_root))
 
 
-class UpstreamErrorsExecutionContext(StrawberryGraphQLCoreExecutionContext):
+class UpstreamErrorsExecutionContext(AcyclicExecutionContext):
     """graphql-core's execution, turning understood exceptions into coded GraphQL errors (see module doc).
 
     The translation happens where graphql-core handles any field's error, so it costs nothing on the
