@@ -116,10 +116,10 @@ class Settings(BaseSettings):
         default=0.2, ge=0, description="Seconds a request waits for a free slot before 503 OVERLOADED."
     )
     gc_young_threshold: int = Field(
-        default=700,
+        default=5000,
         ge=0,
-        description="Allocations between the garbage collector's youngest-generation passes (700 is "
-        "Python's own; 0 turns automatic collection off). Higher trades memory for CPU: see bench/README.md.",
+        description="Allocations between the garbage collector's youngest-generation passes (Python's own "
+        "is 700; 0 turns automatic collection off). See bench/README.md for the measurements.",
     )
     graphiql: bool | None = Field(
         default=None,
