@@ -83,34 +83,45 @@ def overrides_results(cls: type[SchemaExtension]) -> bool:
     return _results[cls]
 
 
+Plan = tuple[tuple[int, HookKind, Callable[[SchemaExtension], Any]], ...]
+_plans: dict[tuple[tuple[type[SchemaExtension], ...], str], Plan] = {}
+
+
+def plan_of(extensions: list[SchemaExtension], stage: str) -> Plan:
+    """Which of `extensions` (by position) have a hook for `stage`, and of what kind; kept per class list."""
+    key = (tuple(type(extension) for extension in extensions), stage)
+    plan = _plans.get(key)
+    if plan is None:
+        hooks = ((index, hook_of(cls, stage)) for index, cls in enumerate(key[0]))
+        plan = _plans[key] = tuple((index, *hook) for index, hook in hooks if hook is not None)
+    return plan
+
+
 class _Stage:
     """One lifecycle stage: every extension's hook entered in order, finished in reverse."""
 
-    __slots__ = ("_extensions", "_running", "_stage")
+    __slots__ = ("_extensions", "_plan", "_running")
 
     def __init__(self, extensions: list[SchemaExtension], stage: str) -> None:
         self._extensions = extensions
-        self._stage = stage
+        self._plan = plan_of(extensions, stage)
         self._running: list[tuple[HookKind, Any]] = []
 
     async def __aenter__(self) -> None:
-        for extension in self._extensions:
-            hook = hook_of(type(extension), self._stage)
-            if hook is None:
-                continue
-            kind, function = hook
+        extensions = self._extensions
+        for index, kind, function in self._plan:
             if kind is HookKind.GENERATOR:
-                generator = function(extension)
+                generator = function(extensions[index])
                 _start(generator)  # as `ExitStack`: a hook that fails before its `yield` is not finished
                 self._running.append((kind, generator))
             elif kind is HookKind.ASYNC_GENERATOR:
-                generator = function(extension)
+                generator = function(extensions[index])
                 await _start_async(generator)
                 self._running.append((kind, generator))
             elif kind is HookKind.COROUTINE_FUNCTION:
-                await function(extension)
+                await function(extensions[index])
             else:
-                function(extension)
+                function(extensions[index])
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
