@@ -32,12 +32,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.streaming import HTTPStreamTransport
 from strawberry.schema.base import BaseSchema
-from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
 
 from gateway.batching import DEFAULT_MAX_BATCH_SIZE, check_batch, is_mutation, run_in_order
 from gateway.masking import INTERNAL_ERROR_CODE, INTERNAL_ERROR_MESSAGE
@@ -193,6 +195,8 @@ class GatewayGraphQL(GraphQL[Any, None]):
     async def _respond(self, request: Request) -> Response:
         media_type = accepted_media_type(request.headers.get("accept"))
         try:
+            if await _is_single_json_post(request):
+                return await self._run_single_json_post(request)
             return await self.run(request)
         except HTTPException as exc:
             return self._http_error(exc, media_type)
@@ -206,6 +210,42 @@ class GatewayGraphQL(GraphQL[Any, None]):
             logger.exception("unhandled error while serving a GraphQL request")
             body = error_body(INTERNAL_ERROR_CODE, INTERNAL_ERROR_MESSAGE)
             return Response(body, status_code=500, media_type=media_type)
+
+    async def _run_single_json_post(self, request: Request) -> Response:
+        """One operation POSTed as a JSON object: nearly every request, answered as `run` would answer it.
+
+        strawberry's `run` serves every transport (WebSocket, GET, multipart, SSE, batches); for this one it
+        still builds a request adapter, parses ``Content-Type`` with the e-mail parser, matches ``Accept``
+        against each streaming transport and checks the result against runtime protocols. The same hooks
+        run here in the same order - sub-response, context, body, execution, `process_result`,
+        `create_response` - with the same errors; only the dispatch is skipped.
+        """
+        sub_response = await self.get_sub_response(request)
+        context = await self.get_context(request, sub_response)
+        request_data = _single_request_data(self.parse_json(await request.body()))
+        result = await self._execute_post(request_data, context)
+        response_data = await self.process_result(request, result)
+        if result.errors:
+            self._handle_errors(result.errors, response_data)
+        return self.create_response(response_data=response_data, sub_response=sub_response)
+
+    async def _execute_post(self, data: GraphQLRequestData, context: Any) -> ExecutionResult:
+        try:
+            return await self.schema.execute(
+                data.query,
+                root_value=None,  # the view's `RootValue` type is None: no `get_root_value` to ask
+                variable_values=data.variables,
+                context_value=context,
+                operation_name=data.operation_name,
+                allowed_operation_types=_POST_OPERATION_TYPES,
+                operation_extensions=data.extensions,
+            )
+        except CannotGetOperationTypeError as exc:
+            raise HTTPException(400, exc.as_http_error_reason()) from exc
+        except InvalidOperationTypeError as exc:
+            raise HTTPException(400, exc.as_http_error_reason("POST")) from exc
+        except MissingQueryError as exc:
+            raise HTTPException(400, "No GraphQL query found in the request") from exc
 
     def _http_error(self, exc: HTTPException, media_type: str) -> Response:
         status, headers = exc.status_code, {}
@@ -320,6 +360,44 @@ class GatewayGraphQL(GraphQL[Any, None]):
         if sub_response.status_code and not isinstance(response_data, list):
             response.status_code = sub_response.status_code
         return response
+
+
+_POST_OPERATION_TYPES = frozenset(OperationType.from_http("POST"))
+
+
+async def _is_single_json_post(request: Request) -> bool:
+    """A POST of one JSON object (no batch) asking for a JSON answer, not a stream (`GatewayGraphQL`)."""
+    headers = request.headers
+    if request.method != "POST" or prefers_event_stream(headers.get("accept")):
+        return False
+    if headers.get("content-type", "").partition(";")[0].strip().lower() != JSON:
+        return False
+    return (await request.body()).lstrip()[:1] == b"{"  # starlette keeps the body for a second read
+
+
+def _single_request_data(data: Any) -> GraphQLRequestData:
+    """The operation in a JSON object body, checked as strawberry's `parse_http_body` and ours check it."""
+    query, variables = data.get("query"), data.get("variables")
+    extensions, operation_name = data.get("extensions"), data.get("operationName")
+    if not isinstance(query, str | None):
+        raise HTTPException(400, "The GraphQL operation's `query` must be a string or null, if provided.")
+    if not isinstance(variables, dict | None):
+        raise HTTPException(
+            400, "The GraphQL operation's `variables` must be an object or null, if provided."
+        )
+    if not isinstance(extensions, dict | None):
+        raise HTTPException(
+            400, "The GraphQL operation's `extensions` must be an object or null, if provided."
+        )
+    if not isinstance(operation_name, str | None):
+        raise HTTPException(400, "`operationName` must be a string or null, if provided")
+    return GraphQLRequestData(
+        query=query,
+        variables=variables,
+        operation_name=operation_name,
+        extensions=extensions,
+        protocol="http",
+    )
 
 
 def _shape_message(exc: RequestShapeError | StarletteHTTPException) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -21,6 +22,7 @@ from gateway.masking import should_mask
 from gateway.schema.catalogue import CatalogueQueries
 from gateway.schema.checkout import CheckoutMutations, CheckoutQueries
 from gateway.schema.execution import FastFieldsExecutionContext
+from gateway.schema.hooks import LeanExtensionsRunner
 from gateway.schema.impact import ImpactQueries
 from gateway.schema.node import NodeQueries
 from gateway.schema.orders import OrderMutations, OrderQueries
@@ -62,6 +64,12 @@ class GatewaySchema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         super().process_errors([error for error in errors if should_mask(error)], execution_context)
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        # The same hooks in the same order, minus strawberry's per-request wrapping (`gateway.schema.hooks`).
+        return LeanExtensionsRunner(execution_context=execution_context, extensions=extensions)
 
 
 def build_schema(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -70,7 +70,7 @@ class OperationTelemetry(SchemaExtension):
     def __init__(self, *, metrics: GatewayMetrics | None, tracing: Tracing | None) -> None:
         self.metrics, self.tracing = metrics, tracing
 
-    async def on_operation(self) -> AsyncIterator[None]:
+    def on_operation(self) -> Iterator[None]:  # no await in it: a plain generator is cheaper to run
         started = time.perf_counter()
         attempts = [0]
         counter = _upstream_attempts.set(attempts)
