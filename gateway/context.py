@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import strawberry
@@ -60,23 +61,33 @@ class GatewayContext:
     def call_options(
         self, subaccount_id: str | None = None, idempotency_key: str | None = None
     ) -> CallOptions:
-        """The backend call options for one upstream call: the ONLY place they are built.
+        """The backend call options for one upstream call (see `call_options_for`)."""
+        return call_options_for(self.principal, self.request_id, subaccount_id, idempotency_key)
 
-        A principal bound to a subaccount gets that subaccount on every call, and asking for another one
-        is refused here, so no resolver can forget the tenant boundary (resolvers of endpoints the
-        upstream does not scope pass the subaccount they are about to touch, to be checked here too).
-        Idempotency keys are confined to the principal's namespace (`Principal.idempotency_namespace`).
-        """
-        bound = self.principal.subaccount_id
-        if bound is not None and subaccount_id not in (None, bound):
-            raise SubaccountNotAllowedError
-        return CallOptions(
-            api_key=self.principal.api_key,
-            subaccount_id=bound or subaccount_id,
-            idempotency_key=idempotency_key,
-            idempotency_namespace=self.principal.idempotency_namespace,
-            request_id=self.request_id,
-        )
+
+def call_options_for(
+    principal: Principal,
+    request_id: str | None,
+    subaccount_id: str | None = None,
+    idempotency_key: str | None = None,
+) -> CallOptions:
+    """The backend call options for one upstream call of `principal`: the ONLY place they are built.
+
+    A principal bound to a subaccount gets that subaccount on every call, and asking for another one
+    is refused here, so no resolver can forget the tenant boundary (resolvers of endpoints the
+    upstream does not scope pass the subaccount they are about to touch, to be checked here too).
+    Idempotency keys are confined to the principal's namespace (`Principal.idempotency_namespace`).
+    """
+    bound = principal.subaccount_id
+    if bound is not None and subaccount_id not in (None, bound):
+        raise SubaccountNotAllowedError
+    return CallOptions(
+        api_key=principal.api_key,
+        subaccount_id=bound or subaccount_id,
+        idempotency_key=idempotency_key,
+        idempotency_namespace=principal.idempotency_namespace,
+        request_id=request_id,
+    )
 
 
 GatewayInfo = strawberry.Info[GatewayContext, Any]
@@ -142,7 +153,9 @@ async def build_context(
     context = GatewayContext(request, response, client, settings, principal, products, request_id)
     context.loaders = build_loaders(
         client,
-        context.call_options,
+        # Not `context.call_options`: the context holds its loaders, and loaders pointing back at it would
+        # make a reference cycle that leaves each request's objects to the cyclic garbage collector.
+        partial(call_options_for, principal, request_id),
         loop=asyncio.get_running_loop(),
         max_concurrency=settings.max_concurrent_upstream,
         catalogue_cache=catalogue_cache,

@@ -23,9 +23,7 @@ partitioned by a fingerprint of the upstream key.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import time
-import weakref
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -322,23 +320,15 @@ class CachedList(Generic[V]):
 
 
 class _Fetch:
-    """The one-object upstream calls behind the loaders, each with options from the request's context.
+    """The one-object upstream calls behind the loaders, each with options from `call_options`.
 
-    A bound method as `call_options` (the context's, whose context holds these loaders) is held weakly, so
-    the context and its loaders form no reference cycle and a request's objects are freed when it ends.
+    `call_options` must not lead back to the context that holds these loaders (a bound method of it would):
+    that reference cycle would leave each request's objects to the cyclic garbage collector.
     """
 
     def __init__(self, client: OffsetsClient, call_options: OptionsFactory) -> None:
         self.client = client
-        self._options: Callable[[], OptionsFactory | None] = (
-            weakref.WeakMethod(call_options) if inspect.ismethod(call_options) else lambda: call_options
-        )
-
-    def options(self, subaccount_id: str | None = None) -> CallOptions:
-        factory = self._options()
-        if factory is None:
-            raise RuntimeError("the request context of these loaders is gone")
-        return factory(subaccount_id=subaccount_id)
+        self.options = call_options
 
     async def order(self, key: OrderKey) -> Order:
         return await self.client.get_order(key[0], opts=self.options(subaccount_id=key[1]))
@@ -385,7 +375,8 @@ def build_loaders(
     on_batch: Callable[[str, int], None] | None = None,
     trace_batch: TraceBatch | None = None,
 ) -> Loaders:
-    """Build one request's loaders over `client`, with options from `call_options` (the context's).
+    """Build one request's loaders over `client`, with options from `call_options` (`context.call_options_for`
+    for the request's principal: not a method of the context, see `_Fetch`).
 
     All loaders share one semaphore of `max_concurrency` permits; catalogue loaders (those given a cache
     kind) also read and fill `catalogue_cache` under `cache_partition`. `on_batch(loader name, size)` hears
