@@ -15,7 +15,10 @@ fields with resolvers the same way when they come back synchronously:
 - an object (or a list of objects): its selection through `execute_fields` again.
 
 Per execution, each selection set becomes a list of steps once (`_Step`: the response key, the field's
-shortcut, the object's sub-selection), so 50 orders do not look the same things up 50 times.
+shortcut, the object's sub-selection), so 50 orders do not look the same things up 50 times. A field with
+a plain strawberry resolver (no field extensions or exception handlers, arguments only of built-in scalar
+types, which strawberry would pass on unchanged) has its function called directly (`_direct_resolver`),
+without strawberry's wrapper; an async one's coroutine goes to graphql-core to await.
 
 Everything else - resolvers, arguments, ``__typename``, interfaces and unions, directives on the field
 (``@stream``), deferred fragments, extensions that wrap resolvers (a graphql-core middleware), and any
@@ -35,6 +38,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias, TypeGuard, TypeVar
 
+import strawberry
 from graphql import (
     GraphQLBoolean,
     GraphQLEnumType,
@@ -54,6 +58,7 @@ from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.execution.executor import to_nodes
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
+from strawberry.types.base import StrawberryOptional
 
 from gateway.schema.errors import UpstreamErrorsExecutionContext
 
@@ -78,8 +83,8 @@ _SETTLED: Final = frozenset({dict, list, str, int, float, bool, type(None)})
 Completer: TypeAlias = Callable[["FastFieldsExecutionContext", Any, "_Step", Path | None], Any]
 
 
-# (source, graphql-core's resolve info) -> what the field's resolver returns
-DirectResolver: TypeAlias = Callable[[Any, GraphQLResolveInfo[Any]], Any]
+# (source, graphql-core's resolve info, its argument values) -> what the field's resolver returns
+DirectResolver: TypeAlias = Callable[[Any, GraphQLResolveInfo[Any], dict[str, Any]], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,8 +234,8 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
                 else {}
             )
             direct = shortcut.resolve
-            if direct is not None and not args:
-                result = direct(source, info)
+            if direct is not None:
+                result = direct(source, info, args)
             else:
                 result = (field_def.resolve or self.field_resolver)(source, info, **args)
             if self.is_awaitable(result):
@@ -430,28 +435,47 @@ def _basic_attribute(field: GraphQLField, definition: Any) -> str | None:
 
 
 def _direct_resolver(field: GraphQLField, definition: Any) -> DirectResolver | None:
-    """A call of the field's resolver function itself, for a strawberry resolver with no arguments, no
-    field extensions (permissions are extensions) and no exception handlers: what strawberry's wrapper
-    would do (the source as `self`/`root`/`parent`, an `Info` over graphql-core's) without the layers
-    it keeps for the cases excluded here. None otherwise, and strawberry's wrapper is called."""
+    """A call of the field's resolver function itself, for a strawberry resolver with no field extensions
+    (permissions are extensions), no exception handlers, and arguments strawberry would hand over as
+    graphql-core coerced them (`_unconverted`): what strawberry's wrapper would do (arguments under their
+    Python names, the source as `self`/`root`/`parent`, an `Info` over graphql-core's) without the layers
+    it keeps for the cases excluded here. An async resolver's coroutine is returned as it is, for
+    graphql-core to await. None otherwise, and strawberry's wrapper is called."""
     resolver = getattr(definition, "base_resolver", None)
-    if resolver is None or definition.arguments or definition.extensions or field.args:
+    if resolver is None or definition.extensions or _exception_handlers(field.resolve) != ():
         return None
-    if _exception_handlers(field.resolve) != ():
+    arguments = definition.arguments
+    if len(arguments) != len(field.args) or not all(_unconverted(a.type) for a in arguments):
         return None
+    names = tuple(zip(field.args, (a.python_name for a in arguments), strict=True))
     function = resolver.wrapped_func
     wants_self = resolver.self_parameter is not None
     sources = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None]
     info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
 
-    def resolve(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
+    def resolve(source: Any, info: GraphQLResolveInfo[Any], args: dict[str, Any]) -> Any:
         kwargs = dict.fromkeys(sources, source)
+        for name, python_name in names:
+            if name in args:
+                kwargs[python_name] = args[name]
         if info_name is not None:
             strawberry_schema = info.schema._strawberry_schema  # type: ignore[attr-defined]
             kwargs[info_name] = strawberry_schema.config.info_class(_raw_info=info, _field=definition)
         return function(source, **kwargs) if wants_self else function(**kwargs)
 
     return resolve
+
+
+_UNCONVERTED_SCALARS: Final = (str, int, float, bool, strawberry.ID)
+
+
+def _unconverted(type_: Any) -> bool:
+    """Whether strawberry passes an argument of this type to the resolver as graphql-core coerced it: a
+    built-in scalar or `ID`, or null for an optional one. Lists (strawberry copies them), enums, input
+    objects, custom scalars, `GlobalID` and `Maybe` (converted or wrapped) keep strawberry's wrapper."""
+    if type(type_) is StrawberryOptional:
+        type_ = type_.of_type
+    return any(type_ is scalar for scalar in _UNCONVERTED_SCALARS)
 
 
 def _exception_handlers(resolve: Any) -> object:

@@ -115,13 +115,18 @@ EDGES = [
     '{ order(id: "o1") { orderNumber amountKg state price { amount } certificatePublicUrl } '
     "portfolios { name } }",
     "{ orders(last: 4) { nodes { upstreamId } pageInfo { hasPreviousPage startCursor } } }",
+    # resolvers with arguments called directly: from variables, a miss (NOT_FOUND), a global id, an
+    # optional argument left out and one given as null, a bad id
+    'query($o: ID!, $none: ID) { a: order(id: $o) { upstreamId } b: order(id: "nope") { upstreamId }'
+    ' c: order(id: "o2", subaccountId: $none) { amountKg } d: subaccount(id: "s1") { name }'
+    ' e: order(id: "o1", subaccountId: null) { state } f: node(id: "") { id } }',
 ]
 
 
 @pytest.mark.parametrize("query", EDGES, ids=range(len(EDGES)))
 async def test_the_short_path_answers_as_graphql_core_does(run: Run, query: str) -> None:
     ids = [to_global_id("Order", "o2"), to_global_id("Subaccount", "s1"), to_global_id("Order", "nope")]
-    data, errors = await run(query, {"ids": ids, "yes": True})
+    data, errors = await run(query, {"ids": ids, "yes": True, "o": to_global_id("Order", "o1")})
     assert data is not None or errors
 
 
