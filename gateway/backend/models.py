@@ -9,6 +9,7 @@ Params models are what the client's callers build; `to_body()` renders the exact
 from __future__ import annotations
 
 import enum
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any, Generic, Self, TypeVar
 
@@ -133,6 +134,9 @@ class NewsArticle(_Payload):
 
 
 class Project(_Payload):
+    # Frozen: one validated project may serve several responses (`ValidatedProjects`).
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
     id: str
     name: str
     type: str | None = None
@@ -225,33 +229,66 @@ def share_projects(payload: Any) -> Any:
     """Validate each distinct project of an order payload (one order, or a `{"data": [...]}` page) once.
 
     A page of orders repeats a few projects in full in its allocations (50 orders: ~200 copies of ~4
-    projects, most of the page's bytes). An allocation whose project equals (`==`) one already validated
-    in the same payload gets that `Project` instead of its copy, and pydantic takes a model instance of the
-    field's type as it is. A project that does not validate is left in place, for the payload's own
-    validation to report with its location. The payload is the caller's freshly decoded one, changed in
-    place; anything else passes through untouched.
+    projects, most of the page's bytes), and every order repeats the same few projects request after
+    request. An allocation whose project equals (`==`) one validated before - in this payload or, through
+    `VALIDATED_PROJECTS`, in an earlier one - gets that `Project` instead of its copy, and pydantic takes
+    a model instance of the field's type as it is. A project that does not validate is left in place, for
+    the payload's own validation to report with its location. The payload is the caller's freshly decoded
+    one, changed in place; anything else passes through untouched.
     """
     items = payload.get("data") if isinstance(payload, dict) and "data" in payload else (payload,)
     if not isinstance(items, list | tuple):
         return payload
-    seen: dict[Any, tuple[dict[str, Any], Project]] = {}
+    seen: dict[str, tuple[dict[str, Any], Project]] = {}
     for item in items:
         allocations = item.get("project_allocations") if isinstance(item, dict) else None
         if not isinstance(allocations, list):
             continue
         for allocation in allocations:
             project = allocation.get("project") if isinstance(allocation, dict) else None
-            if not isinstance(project, dict):
-                continue
-            key = project.get("id")
+            key = project.get("id") if isinstance(project, dict) else None
+            if not isinstance(project, dict) or not isinstance(key, str):
+                continue  # not a project with an id: the payload's own validation says what is wrong
             known = seen.get(key)
             if known is None or known[0] != project:
-                try:
-                    known = seen[key] = (project, Project.model_validate(project))
-                except ValidationError:
+                known = VALIDATED_PROJECTS.validate(key, project)
+                if known is None:
                     continue
+                seen[key] = known
             allocation["project"] = known[1]
     return payload
+
+
+class ValidatedProjects:
+    """The last `size` nested projects validated, by upstream id, each with the JSON it came from.
+
+    A project is given again only for JSON equal to what it was validated from, so what a caller gets is
+    exactly what its own upstream response said (projects are catalogue data, and this cache is keyed by
+    their content, not by who asked). `Project` models are frozen: a shared one cannot be changed.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._entries: OrderedDict[str, tuple[dict[str, Any], Project]] = OrderedDict()
+
+    def validate(self, key: str, project: dict[str, Any]) -> tuple[dict[str, Any], Project] | None:
+        """The validated `project` (with its JSON), or None when it does not validate."""
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] == project:
+            self._entries.move_to_end(key)
+            return entry
+        try:
+            entry = (project, Project.model_validate(project))
+        except ValidationError:
+            return None
+        self._entries[key] = entry
+        self._entries.move_to_end(key)
+        if len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+        return entry
+
+
+VALIDATED_PROJECTS = ValidatedProjects()
 
 
 class Order(_Payload):

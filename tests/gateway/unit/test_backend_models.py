@@ -179,3 +179,49 @@ def test_payloads_without_allocations_pass_through() -> None:
         "text",
     ):
         assert m.share_projects(payload) is payload
+
+
+def _project_of(payload: dict[str, object]) -> m.Project:
+    return (
+        m.ListEnvelope[m.Order]
+        .model_validate(m.share_projects(payload))
+        .data[0]
+        .project_allocations[0]
+        .project
+    )
+
+
+def test_a_project_met_again_in_a_later_payload_is_not_validated_again() -> None:
+    first = _project_of(_page({"id": "p-later", "name": "Peatland"}))
+    again = _project_of(_page({"id": "p-later", "name": "Peatland"}))  # a later response, its own copy
+    assert again is first
+
+
+def test_a_project_whose_data_changed_is_validated_afresh() -> None:
+    before = _project_of(_page({"id": "p-changed", "name": "Old name"}))
+    after = _project_of(_page({"id": "p-changed", "name": "New name", "developer": "Dev"}))
+    assert after is not before
+    assert (after.name, after.developer) == ("New name", "Dev")  # what this response said, not the cache
+    assert _project_of(_page({"id": "p-changed", "name": "Old name"})).name == "Old name"
+
+
+def test_shared_projects_cannot_be_changed() -> None:
+    project = _project_of(_page({"id": "p-frozen", "name": "Mangroves"}))
+    with pytest.raises(pydantic.ValidationError):
+        project.name = "changed"  # type: ignore[misc]
+
+
+def test_a_project_without_a_string_id_is_left_to_the_payloads_validation() -> None:
+    payload = m.share_projects(_page({"id": 7, "name": "x"}))
+    with pytest.raises(pydantic.ValidationError) as caught:
+        m.ListEnvelope[m.Order].model_validate(payload)
+    assert [error["loc"] for error in caught.value.errors()] == [
+        ("data", 0, "project_allocations", 0, "project", "id")
+    ]
+
+
+def test_the_validated_projects_are_bounded() -> None:
+    projects = m.ValidatedProjects(size=2)
+    kept = [projects.validate(f"p{n}", {"id": f"p{n}", "name": "n"}) for n in range(3)]
+    assert projects.validate("p2", {"id": "p2", "name": "n"}) is kept[2]
+    assert projects.validate("p0", {"id": "p0", "name": "n"}) is not kept[0]  # the oldest went first
