@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from aiodataloader import DataLoader
+from aiodataloader import DataLoader, dispatch_queue
+from aiodataloader import Loader as QueuedLoad
 
 from gateway.backend.errors import NotFoundError
 
@@ -103,6 +104,23 @@ class CatalogueCache:
             self._entries.clear()
 
 
+class _DataLoader(DataLoader[Any, Any]):
+    """aiodataloader's `DataLoader`, starting each batch from a loop callback rather than from a task.
+
+    aiodataloader schedules a task whose only work is to start the batch's own task: two tasks and two
+    loop turns between a wave's first `load` and its upstream call, on every request. Here the batch
+    still starts on a later loop turn - every `load` made until then joins it - and still runs in a task
+    of its own; only the go-between task is gone."""
+
+    def do_resolve_reject(self, key: Any, future: asyncio.Future[Any]) -> None:
+        self._queue.append(QueuedLoad(key=key, future=future))
+        if len(self._queue) == 1:
+            if self.batch:
+                self.loop.call_soon(dispatch_queue, self)
+            else:
+                dispatch_queue(self)
+
+
 class Loader(Generic[K, V]):
     """A typed facade over one aiodataloader `DataLoader` whose batch fetches each key concurrently.
 
@@ -145,7 +163,7 @@ class Loader(Generic[K, V]):
         """The aiodataloader, made on first use: a request builds six loaders and most use one or none
         (making one inspects its batch function, a few microseconds each)."""
         if self._made is None:
-            self._made = DataLoader(self._batcher.run, loop=self._loop, cache_map=self._futures)
+            self._made = _DataLoader(self._batcher.run, loop=self._loop, cache_map=self._futures)
         return self._made
 
     async def load(self, key: K) -> V:

@@ -104,13 +104,13 @@ async def test_a_value_in_hand_is_converted_once_until_it_changes() -> None:
 
 async def test_a_request_makes_only_the_dataloaders_it_uses(monkeypatch: pytest.MonkeyPatch) -> None:
     made: list[object] = []
-    real = loaders_module.DataLoader
+    real = loaders_module._DataLoader
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         made.append(args[0])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(loaders_module, "DataLoader", counting)
+    monkeypatch.setattr(loaders_module, "_DataLoader", counting)
     unused, used = Recorder(), Recorder()
     make_loader(unused)
     loader = make_loader(used)
