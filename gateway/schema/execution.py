@@ -84,7 +84,7 @@ Completer: TypeAlias = Callable[["FastFieldsExecutionContext", Any, "_Step", Pat
 
 
 # (source, graphql-core's resolve info, its argument values) -> what the field's resolver returns
-DirectResolver: TypeAlias = Callable[[Any, GraphQLResolveInfo[Any], dict[str, Any]], Any]
+DirectResolver: TypeAlias = Callable[[Any, GraphQLResolveInfo[Any] | None, dict[str, Any]], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +101,8 @@ class _Shortcut:
     object_type: GraphQLObjectType | None = None
     # A value of exactly this type is its own answer (`str` for String and ID fields), no call needed.
     plain: type | None = None
+    # The direct resolver takes strawberry's `Info` (built from graphql-core's resolve info).
+    wants_info: bool = True
 
 
 class _Step:
@@ -220,7 +222,9 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
         node = details[0].node
         field_def = parent_type.fields[node.name.value]
         return_type = field_def.type
-        info = self.build_resolve_info(field_def, step.nodes, parent_type, path)
+        direct = shortcut.resolve
+        # A direct call of a resolver that takes no `info` needs none (an order's `projectAllocations`).
+        info = None if direct is not None and not shortcut.wants_info else self._info(step, parent_type, path)
         try:
             args = (
                 get_argument_values(
@@ -233,12 +237,12 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
                 if field_def.args or node.arguments
                 else {}
             )
-            direct = shortcut.resolve
             if direct is not None:
                 result = direct(source, info, args)
             else:
                 result = (field_def.resolve or self.field_resolver)(source, info, **args)
             if self.is_awaitable(result):
+                info = info or self._info(step, parent_type, path)
                 return self.complete_awaitable_value(return_type, details, info, path, result, None)
         except Exception as error:
             self.handle_field_error(error, return_type, details, path)
@@ -246,6 +250,7 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
         completed = shortcut.complete(self, result, step, path)
         if completed is not _SLOW:
             return completed
+        info = info or self._info(step, parent_type, path)
         try:
             completed = self.complete_value(return_type, details, info, path, result, None)
         except Exception as error:
@@ -254,6 +259,10 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
         if self.is_awaitable(completed):
             return self.guarded(completed, return_type, details, path)
         return completed
+
+    def _info(self, step: _Step, parent_type: GraphQLObjectType, path: Path) -> GraphQLResolveInfo[Any]:
+        field_def = parent_type.fields[step.details[0].node.name.value]
+        return self.build_resolve_info(field_def, step.nodes, parent_type, path)
 
     def child_selection(self, step: _Step, object_type: GraphQLObjectType) -> _Selection | None:
         """The selection of the step's object, or None when it defers fragments (graphql-core's path)."""
@@ -407,7 +416,8 @@ def _shortcut_for(field: GraphQLField) -> _Shortcut | None:
     attribute = _basic_attribute(field, definition)
     resolve = _direct_resolver(field, definition)
     pure = attribute is not None or (resolve is not None and _is_memoizable(definition))
-    return _Shortcut(attribute, complete, resolve, pure, object_type, plain)
+    wants_info = getattr(getattr(definition, "base_resolver", None), "info_parameter", None) is not None
+    return _Shortcut(attribute, complete, resolve, pure, object_type, plain, wants_info)
 
 
 def memoizable(resolver: F) -> F:
@@ -453,12 +463,13 @@ def _direct_resolver(field: GraphQLField, definition: Any) -> DirectResolver | N
     sources = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None]
     info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
 
-    def resolve(source: Any, info: GraphQLResolveInfo[Any], args: dict[str, Any]) -> Any:
+    def resolve(source: Any, info: GraphQLResolveInfo[Any] | None, args: dict[str, Any]) -> Any:
         kwargs = dict.fromkeys(sources, source)
         for name, python_name in names:
             if name in args:
                 kwargs[python_name] = args[name]
         if info_name is not None:
+            assert info is not None  # built for every resolver that takes one (`_Shortcut.wants_info`)
             strawberry_schema = info.schema._strawberry_schema  # type: ignore[attr-defined]
             kwargs[info_name] = strawberry_schema.config.info_class(_raw_info=info, _field=definition)
         return function(source, **kwargs) if wants_self else function(**kwargs)

@@ -15,6 +15,7 @@ from gateway.context import GatewayInfo
 from gateway.schema.arguments import After, Before, First, Last, SubaccountIdArg, id_argument, input_argument
 from gateway.schema.catalogue import Project
 from gateway.schema.errors import GatewayInputError
+from gateway.schema.execution import memoizable
 from gateway.schema.lookahead import MaybeAwaitable, selects
 from gateway.schema.money import Money, MoneyInput
 from gateway.schema.node import Node, optional_upstream_id, upstream_id_field, upstream_id_of
@@ -106,15 +107,29 @@ class Order(Node):
     certificate_download_public_url: str | None = strawberry.field(
         description="Certificate PDF; null when cancelled."
     )
-    project_allocations: list[ProjectAllocation] = strawberry.field(
-        description="Which projects fulfilled the order (empty until it is fulfilled)."
-    )
     subaccount_upstream_id: str | None = strawberry.field(
         description="Upstream id of the order's subaccount."
     )
     checkout_session_upstream_id: str | None = strawberry.field(
         description="Upstream id of the checkout session the order came from."
     )
+    _backend_allocations: strawberry.Private[list[models.ProjectAllocation]]
+    _projects: strawberry.Private[ProjectMemo | None] = None
+    _allocations: strawberry.Private[list[ProjectAllocation] | None] = None
+
+    @strawberry.field(description="Which projects fulfilled the order (empty until it is fulfilled).")
+    @memoizable
+    def project_allocations(self) -> list[ProjectAllocation]:
+        return self.allocations()
+
+    def allocations(self) -> list[ProjectAllocation]:
+        """The allocations, converted when first asked for: an operation that does not select them (most
+        reads of one order) does not pay for converting their projects."""
+        if self._allocations is None:
+            self._allocations = [
+                ProjectAllocation.from_backend(a, self._projects) for a in self._backend_allocations
+            ]
+        return self._allocations
 
     @strawberry.field(
         description="The subaccount the order belongs to.",
@@ -158,9 +173,8 @@ class Order(Node):
             callback_url=order.callback_url,
             certificate_public_url=order.certificate_public_url,
             certificate_download_public_url=order.certificate_download_public_url,
-            project_allocations=[
-                ProjectAllocation.from_backend(a, projects) for a in order.project_allocations
-            ],
+            _backend_allocations=order.project_allocations,
+            _projects=projects,
             subaccount_upstream_id=order.subaccount_id,
             checkout_session_upstream_id=order.checkout_session_id,
         )

@@ -30,11 +30,12 @@ def test_one_memo_shares_projects_and_converts_the_same_fields() -> None:
     memo: ProjectMemo = {}
     shared = [Order.from_backend(o, memo) for o in orders]
     plain = [Order.from_backend(o) for o in orders]
+    assert memo == {}  # allocations are converted when first asked for
+    projects = [a.project for o in shared for a in o.allocations()]
     assert sorted(memo) == ["p0", "p1", "p2", "p3"]
-    projects = [a.project for o in shared for a in o.project_allocations]
     assert len(projects) == 36 and len({id(p) for p in projects}) == 4
     assert all(memo[p.upstream_id] is p for p in projects)
-    plain_projects = [a.project for o in plain for a in o.project_allocations]
+    plain_projects = [a.project for o in plain for a in o.allocations()]
     assert len({id(p) for p in plain_projects}) == 36  # without a memo: one each, as before
     assert [vars(p) for p in projects] == [vars(p) for p in plain_projects]
 

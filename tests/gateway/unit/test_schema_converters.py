@@ -64,7 +64,7 @@ def test_order_from_backend_uses_graphql_names_and_enums() -> None:
     assert converted.price == Money(amount=Decimal("0.20"), currency_code=CurrencyCode.USD)
     assert converted.amount_kg == 10.0
     assert converted.subaccount_upstream_id == "s1"
-    assert [a.project.upstream_id for a in converted.project_allocations] == ["p1", "p2"]
+    assert [a.project.upstream_id for a in converted.allocations()] == ["p1", "p2"]
     assert converted.created_on.year == 2024 and converted.created_on.tzinfo is not None
 
 
