@@ -19,9 +19,9 @@ objects really returned.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql import (
     FieldNode,
@@ -59,10 +59,25 @@ def is_structural(type_: GraphQLNamedType) -> bool:
     return type_.name.endswith(("Connection", "Edge")) or type_.name == "PageInfo"
 
 
+_PLAIN_DATA = "_gateway_plain_data"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def plain_data(resolver: F) -> F:
+    """Mark a resolver that only converts data its parent already holds (no upstream call, no loader):
+    it is priced like a plain attribute, 0 (an order's `projectAllocations`, converted when selected)."""
+    resolver.__dict__[_PLAIN_DATA] = True
+    return resolver
+
+
 def has_resolver(field: GraphQLField) -> bool:
-    """True unless the field is a plain strawberry attribute (data its parent already holds)."""
+    """True unless the field is a plain strawberry attribute or a `plain_data` resolver (data its parent
+    already holds)."""
     definition = (field.extensions or {}).get("strawberry-definition")
-    return definition is None or getattr(definition, "base_resolver", None) is not None
+    if definition is None:
+        return True
+    resolver = getattr(definition, "base_resolver", None)
+    return resolver is not None and not getattr(resolver.wrapped_func, _PLAIN_DATA, False)
 
 
 def is_connection(field: GraphQLField) -> bool:

@@ -12,6 +12,7 @@ import strawberry
 from gateway.backend import models
 from gateway.backend.client import CallOptions, Result
 from gateway.context import GatewayInfo
+from gateway.operation_limits.cost import plain_data
 from gateway.schema.arguments import After, Before, First, Last, SubaccountIdArg, id_argument, input_argument
 from gateway.schema.catalogue import Project
 from gateway.schema.errors import GatewayInputError
@@ -119,6 +120,7 @@ class Order(Node):
 
     @strawberry.field(description="Which projects fulfilled the order (empty until it is fulfilled).")
     @memoizable
+    @plain_data
     def project_allocations(self) -> list[ProjectAllocation]:
         return self.allocations()
 
