@@ -324,8 +324,7 @@ class GatewayGraphQL(GraphQL[Any, None]):
         # through as `operationName`; a malformed request is a 400 whatever media type was asked for.
         data = await super().parse_http_body(request)
         for item in data if isinstance(data, list) else [data]:
-            if not isinstance(item.operation_name, str | None):
-                raise HTTPException(400, "`operationName` must be a string or null, if provided")
+            _check_operation_name(item.operation_name)
         return data
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
@@ -389,8 +388,7 @@ def _single_request_data(data: Any) -> GraphQLRequestData:
         raise HTTPException(
             400, "The GraphQL operation's `extensions` must be an object or null, if provided."
         )
-    if not isinstance(operation_name, str | None):
-        raise HTTPException(400, "`operationName` must be a string or null, if provided")
+    _check_operation_name(operation_name)
     return GraphQLRequestData(
         query=query,
         variables=variables,
@@ -398,6 +396,11 @@ def _single_request_data(data: Any) -> GraphQLRequestData:
         extensions=extensions,
         protocol="http",
     )
+
+
+def _check_operation_name(operation_name: object) -> None:
+    if not isinstance(operation_name, str | None):
+        raise HTTPException(400, "`operationName` must be a string or null, if provided")
 
 
 def _shape_message(exc: RequestShapeError | StarletteHTTPException) -> str:

@@ -223,8 +223,11 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
         field_def = parent_type.fields[node.name.value]
         return_type = field_def.type
         direct = shortcut.resolve
-        # A direct call of a resolver that takes no `info` needs none (an order's `projectAllocations`).
-        info = None if direct is not None and not shortcut.wants_info else self._info(step, parent_type, path)
+        # A direct call of a resolver that takes no `info` needs none (an order's `projectAllocations`); it is
+        # built only if the value then needs graphql-core's completion.
+        info = None
+        if direct is None or shortcut.wants_info:
+            info = self.build_resolve_info(field_def, step.nodes, parent_type, path)
         try:
             args = (
                 get_argument_values(
@@ -242,7 +245,7 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
             else:
                 result = (field_def.resolve or self.field_resolver)(source, info, **args)
             if self.is_awaitable(result):
-                info = info or self._info(step, parent_type, path)
+                info = info or self.build_resolve_info(field_def, step.nodes, parent_type, path)
                 return self.complete_awaitable_value(return_type, details, info, path, result, None)
         except Exception as error:
             self.handle_field_error(error, return_type, details, path)
@@ -250,7 +253,7 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
         completed = shortcut.complete(self, result, step, path)
         if completed is not _SLOW:
             return completed
-        info = info or self._info(step, parent_type, path)
+        info = info or self.build_resolve_info(field_def, step.nodes, parent_type, path)
         try:
             completed = self.complete_value(return_type, details, info, path, result, None)
         except Exception as error:
@@ -259,10 +262,6 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
         if self.is_awaitable(completed):
             return self.guarded(completed, return_type, details, path)
         return completed
-
-    def _info(self, step: _Step, parent_type: GraphQLObjectType, path: Path) -> GraphQLResolveInfo[Any]:
-        field_def = parent_type.fields[step.details[0].node.name.value]
-        return self.build_resolve_info(field_def, step.nodes, parent_type, path)
 
     def child_selection(self, step: _Step, object_type: GraphQLObjectType) -> _Selection | None:
         """The selection of the step's object, or None when it defers fragments (graphql-core's path)."""

@@ -9,13 +9,14 @@ own work on a one-field query.
 
 `LeanExtensionsRunner` keeps the protocol and changes the bookkeeping:
 
-- what each extension *class* implements for each stage is worked out once (`hooks_of`), not per request;
+- what each list of extension *classes* implements for each stage is worked out once (`plan_of`), not
+  per request;
 - a stage calls each hook in extension order and, on the way out, finishes them in reverse order, with
   ``contextlib``'s semantics: a generator hook resumes after its ``yield`` (and must stop there); an
   exception raised inside the stage is thrown into each hook at its ``yield``, a hook that swallows it
   hides it from the hooks outside it (the stage still raises it, as strawberry's does), and one that
   raises a new exception replaces it;
-- results (``get_results``) are asked only of extensions that override it.
+- results (``get_results``) are asked only of the extensions that override it, found the same way.
 
 `tests/gateway/unit/test_hooks.py` runs the same extensions through both runners and compares the order
 of calls, the results and the exceptions.
@@ -34,6 +35,7 @@ from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.types import ExecutionContext
 
 OPERATION, PARSE, VALIDATE, EXECUTE = "on_operation", "on_parse", "on_validate", "on_execute"
+RESULTS = "get_results"  # not a stage; `plan_of` finds the extensions that override it all the same
 
 
 class HookKind(Enum):
@@ -48,20 +50,8 @@ class HookKind(Enum):
 Hook = tuple[HookKind, Callable[[SchemaExtension], Any]]
 
 
-_hooks: dict[tuple[type[SchemaExtension], str], Hook | None] = {}
-_results: dict[type[SchemaExtension], bool] = {}
-
-
 def hook_of(cls: type[SchemaExtension], stage: str) -> Hook | None:
-    """The hook `cls` implements for `stage` and its kind (worked out once per class and stage)."""
-    key = (cls, stage)
-    if key not in _hooks:
-        _hooks[key] = _hook_kind(cls, stage)
-    return _hooks[key]
-
-
-def _hook_kind(cls: type[SchemaExtension], stage: str) -> Hook | None:
-    # None when the class keeps the base class's no-op.
+    """The hook `cls` implements for `stage` and its kind; None when it keeps the base class's no-op."""
     function = getattr(cls, stage)
     if function is getattr(SchemaExtension, stage):
         return None
@@ -76,24 +66,17 @@ def _hook_kind(cls: type[SchemaExtension], stage: str) -> Hook | None:
     raise ValueError(f"Hook {stage} on {cls.__name__} must be callable, received {function!r}")
 
 
-def overrides_results(cls: type[SchemaExtension]) -> bool:
-    """True when `cls` has results to add to the response's ``extensions`` (the base has none)."""
-    if cls not in _results:
-        _results[cls] = cls.get_results is not SchemaExtension.get_results
-    return _results[cls]
-
-
+Classes = tuple[type[SchemaExtension], ...]
 Plan = tuple[tuple[int, HookKind, Callable[[SchemaExtension], Any]], ...]
-_plans: dict[tuple[tuple[type[SchemaExtension], ...], str], Plan] = {}
+_plans: dict[tuple[Classes, str], Plan] = {}
 
 
-def plan_of(extensions: list[SchemaExtension], stage: str) -> Plan:
-    """Which of `extensions` (by position) have a hook for `stage`, and of what kind; kept per class list."""
-    key = (tuple(type(extension) for extension in extensions), stage)
-    plan = _plans.get(key)
+def plan_of(classes: Classes, stage: str) -> Plan:
+    """Which extensions (by position) have a hook for `stage`, and of what kind; kept per class list."""
+    plan = _plans.get((classes, stage))
     if plan is None:
-        hooks = ((index, hook_of(cls, stage)) for index, cls in enumerate(key[0]))
-        plan = _plans[key] = tuple((index, *hook) for index, hook in hooks if hook is not None)
+        hooks = ((index, hook_of(cls, stage)) for index, cls in enumerate(classes))
+        plan = _plans[classes, stage] = tuple((index, *hook) for index, hook in hooks if hook is not None)
     return plan
 
 
@@ -102,9 +85,9 @@ class _Stage:
 
     __slots__ = ("_extensions", "_plan", "_running")
 
-    def __init__(self, extensions: list[SchemaExtension], stage: str) -> None:
+    def __init__(self, extensions: list[SchemaExtension], plan: Plan) -> None:
         self._extensions = extensions
-        self._plan = plan_of(extensions, stage)
+        self._plan = plan
         self._running: list[tuple[HookKind, Any]] = []
 
     async def __aenter__(self) -> None:
@@ -142,9 +125,8 @@ class _Stage:
                 pending = None
         if pending is not None and pending is not exc:
             raise pending
-        return (
-            False  # as strawberry's runner: a hook that swallows the exception hides it from outer hooks only
-        )
+        # As strawberry's runner: a hook that swallows the exception hides it from the outer hooks only.
+        return False
 
 
 def _start(generator: Generator[Any, None, None]) -> None:
@@ -194,23 +176,31 @@ async def _finish_async(generator: AsyncGenerator[Any, None], pending: BaseExcep
 class LeanExtensionsRunner(SchemaExtensionsRunner):
     """strawberry's `SchemaExtensionsRunner` with the per-request set-up taken out (see the module)."""
 
+    def __init__(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension] | None = None
+    ) -> None:
+        super().__init__(execution_context, extensions)
+        self._classes: Classes = tuple(type(extension) for extension in self.extensions)
+
+    def _stage(self, stage: str) -> _Stage:
+        return _Stage(self.extensions, plan_of(self._classes, stage))
+
     def operation(self) -> _Stage:  # type: ignore[override]
-        return _Stage(self.extensions, OPERATION)
+        return self._stage(OPERATION)
 
     def parsing(self) -> _Stage:  # type: ignore[override]
-        return _Stage(self.extensions, PARSE)
+        return self._stage(PARSE)
 
     def validation(self) -> _Stage:  # type: ignore[override]
-        return _Stage(self.extensions, VALIDATE)
+        return self._stage(VALIDATE)
 
     def executing(self) -> _Stage:  # type: ignore[override]
-        return _Stage(self.extensions, EXECUTE)
+        return self._stage(EXECUTE)
 
     async def get_extensions_results(self, ctx: ExecutionContext) -> dict[str, Any]:
         data: dict[str, Any] = {}
-        for extension in self.extensions:
-            if overrides_results(type(extension)):
-                results = extension.get_results()
-                data.update(await results if inspect.isawaitable(results) else results)
+        for index, _, _ in plan_of(self._classes, RESULTS):
+            results = self.extensions[index].get_results()
+            data.update(await results if inspect.isawaitable(results) else results)
         data.update(ctx.extensions_results)
         return data
