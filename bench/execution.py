@@ -3,6 +3,7 @@
     python bench/execution.py                    # fast execution vs graphql-core's, 5 alternating rounds
     python bench/execution.py --rounds 3 --queries 100
     python bench/execution.py --profile /tmp/exec.prof --only fast   # cProfile of the fast variant
+    python bench/execution.py --workload order --only fast --only fast-no-plans   # plans kept or not
 
 The sandbox runs as a uvicorn process (seeded as for `peers/run.py`: 50 fulfilled orders over 5
 subaccounts); the gateway app runs in *this* process and is called straight through ASGI (no HTTP
@@ -45,7 +46,19 @@ from gateway.schema.errors import UpstreamErrorsExecutionContext
 from gateway.schema.execution import FastFieldsExecutionContext
 
 WORKLOADS = ("order", "dashboard")
-CONTEXTS = {"fast": FastFieldsExecutionContext, "graphql-core": UpstreamErrorsExecutionContext}
+
+
+class NoPlansExecutionContext(FastFieldsExecutionContext):
+    """The short path with fields collected afresh per request (no `gateway.schema.plans`), for A/B."""
+
+    plans = None
+
+
+CONTEXTS = {
+    "fast": FastFieldsExecutionContext,
+    "fast-no-plans": NoPlansExecutionContext,
+    "graphql-core": UpstreamErrorsExecutionContext,
+}
 App = Callable[..., Any]
 
 

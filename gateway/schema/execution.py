@@ -34,9 +34,9 @@ errors included, over generated queries.
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, TypeAlias, TypeGuard, TypeVar
+from typing import Any, ClassVar, Final, TypeAlias, TypeGuard, TypeVar
 
 import strawberry
 from graphql import (
@@ -54,13 +54,14 @@ from graphql import (
     GraphQLScalarType,
     GraphQLString,
 )
-from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.execution.collect_fields import CollectedFields, DeferUsage, FieldDetailsList, GroupedFieldSet
 from graphql.execution.executor import to_nodes
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
 from strawberry.types.base import StrawberryOptional
 
 from gateway.schema.errors import UpstreamErrorsExecutionContext
+from gateway.schema.plans import OperationPlan, OperationPlans
 
 _new_tuple = tuple.__new__
 
@@ -143,6 +144,9 @@ class _Selection:
 class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
     """graphql-core's executor (with the gateway's error translation), short-cutting basic fields."""
 
+    #: Where static operations keep what their execution collects across requests (None: per request).
+    plans: ClassVar[OperationPlans[_Selection] | None] = OperationPlans(_Selection)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # strawberry passes a manager on every request, holding the extensions that have a `resolve` hook.
@@ -154,6 +158,8 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
         # that the id is not reused.
         self._completed: dict[tuple[int, int], tuple[Any, dict[str, Any]]] = {}
         self._field_errors = 0
+        # The operation's plan (`gateway.schema.plans`), set when its root fields run; None: per request.
+        self._plan: OperationPlan[_Selection] | None = None
 
     def execute_fields(
         self,
@@ -169,7 +175,41 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
             )
         return self._run(self._selection(parent_type, grouped_field_set), source_value, path)
 
+    def execute_collected_root_fields(
+        self,
+        root_type: GraphQLObjectType,
+        root_value: Any,
+        grouped_field_set: GroupedFieldSet,
+        serially: bool,
+        new_defer_usages: Sequence[DeferUsage],
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        plans = self.plans
+        if plans is not None and not new_defer_usages:
+            plan = self._plan = plans.plan(self.schema, self.operation, self.fragment_definitions)
+            if plan is not None:
+                grouped_field_set = plan.root_fields(root_type, grouped_field_set)
+        return super().execute_collected_root_fields(
+            root_type, root_value, grouped_field_set, serially, new_defer_usages
+        )
+
+    def collect_subfields(
+        self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> CollectedFields:
+        plan = self._plan
+        if plan is None:
+            return super().collect_subfields(return_type, field_details_list)
+        kept = plan.subfields(return_type, field_details_list)
+        if kept is not None:
+            return kept
+        collected = super().collect_subfields(return_type, field_details_list)
+        return plan.keep_subfields(return_type, field_details_list, collected)
+
     def _selection(self, object_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> _Selection:
+        plan = self._plan
+        if plan is not None:
+            kept = plan.selection(grouped_field_set)
+            if kept is not None:
+                return kept
         selection = self._selections.get(id(grouped_field_set))
         if selection is None:
             selection = self._selections[id(grouped_field_set)] = _Selection(object_type, grouped_field_set)
