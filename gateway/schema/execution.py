@@ -285,8 +285,7 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
             else:
                 result = (field_def.resolve or self.field_resolver)(source, info, **args)
             if self.is_awaitable(result):
-                info = info or self.build_resolve_info(field_def, step.nodes, parent_type, path)
-                return self.complete_awaitable_value(return_type, details, info, path, result, None)
+                return self._complete_awaited(parent_type, field_def, step, info, path, result)
         except Exception as error:
             self.handle_field_error(error, return_type, details, path)
             return None
@@ -301,6 +300,31 @@ class FastFieldsExecutionContext(UpstreamErrorsExecutionContext):
             return None
         if self.is_awaitable(completed):
             return self.guarded(completed, return_type, details, path)
+        return completed
+
+    async def _complete_awaited(
+        self,
+        parent_type: GraphQLObjectType,
+        field_def: GraphQLField,
+        step: _Step,
+        info: GraphQLResolveInfo[Any] | None,
+        path: Path,
+        result: Awaitable[Any],
+    ) -> Any:
+        """graphql-core's `complete_awaitable_value`, trying the short completion on the awaited value
+        first (an `order(id:)`'s order is completed without graphql-core's `complete_value` chain)."""
+        return_type = field_def.type
+        try:
+            value = await (result if self.abort_signal is None else self.with_abort_signal(result))
+            completed = step.shortcut.complete(self, value, step, path) if step.shortcut else _SLOW
+            if completed is _SLOW:
+                info = info or self.build_resolve_info(field_def, step.nodes, parent_type, path)
+                completed = self.complete_value(return_type, step.details, info, path, value, None)
+            if self.is_awaitable(completed):
+                completed = await completed
+        except Exception as error:
+            self.handle_field_error(error, return_type, step.details, path)
+            return None
         return completed
 
     def child_selection(self, step: _Step, object_type: GraphQLObjectType) -> _Selection | None:
