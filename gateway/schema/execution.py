@@ -15,10 +15,13 @@ fields with resolvers the same way when they come back synchronously:
 - an object (or a list of objects): its selection through `execute_fields` again.
 
 Per execution, each selection set becomes a list of steps once (`_Step`: the response key, the field's
-shortcut, the object's sub-selection), so 50 orders do not look the same things up 50 times. A field with
-a plain strawberry resolver (no field extensions or exception handlers, arguments only of built-in scalar
-types, which strawberry would pass on unchanged) has its function called directly (`_direct_resolver`),
-without strawberry's wrapper; an async one's coroutine goes to graphql-core to await.
+shortcut, the object's sub-selection), so 50 orders do not look the same things up 50 times; for an
+operation whose field collection cannot depend on the request (no directives, no fragment variables), the
+collected fields and their steps are kept across requests (`gateway.schema.plans`). A field with a plain
+strawberry resolver (no field extensions or exception handlers, arguments only of built-in scalar types,
+which strawberry would pass on unchanged) has its function called directly (`_direct_resolver`), without
+strawberry's wrapper; an async one's coroutine is awaited by the executor, and its value completed by the
+short path like a synchronous one's (`_complete_awaited`).
 
 Everything else - resolvers, arguments, ``__typename``, interfaces and unions, directives on the field
 (``@stream``), deferred fragments, extensions that wrap resolvers (a graphql-core middleware), and any
@@ -107,7 +110,7 @@ class _Shortcut:
 
 
 class _Step:
-    """One response key of a selection, for one execution."""
+    """One response key of a selection (for one execution, or kept in a plan: nothing request-specific)."""
 
     __slots__ = ("child", "details", "key", "nodes", "parent_name", "shortcut", "typename")
 
@@ -125,8 +128,9 @@ class _Step:
 
 
 class _Selection:
-    """One selection set on one object type, for one execution: its steps, and whether its answer
-    depends only on the object (`memo`, worked out on first use)."""
+    """One selection set on one object type (for one execution, or kept in a plan): its steps, and
+    whether its answer depends only on the object (`memo`, worked out on first use; the same for every
+    request, since a kept selection's sub-selections are all kept too)."""
 
     __slots__ = ("fields", "memo", "steps", "type")
 
