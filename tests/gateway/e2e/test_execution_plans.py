@@ -24,7 +24,7 @@ from gateway.schema.errors import UpstreamErrorsExecutionContext
 from gateway.schema.execution import FastFieldsExecutionContext, _Selection
 from gateway.schema.plans import OperationPlans
 from tests.gateway.e2e.conftest import GatewayServer, SandboxServer, StartGateway
-from tests.gateway.unit.test_execution_plans import CollectCounter
+from tests.gateway.unit.test_execution_plans import CollectCounter, fresh_plans
 
 pytestmark = pytest.mark.e2e
 
@@ -68,9 +68,7 @@ def _comparable(body: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def plans(monkeypatch: pytest.MonkeyPatch) -> OperationPlans[_Selection]:
-    store = OperationPlans(_Selection)
-    monkeypatch.setattr(FastFieldsExecutionContext, "plans", store)
-    return store
+    return fresh_plans(monkeypatch)
 
 
 @pytest.fixture

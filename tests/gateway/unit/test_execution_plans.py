@@ -46,12 +46,16 @@ class CollectCounter:
         monkeypatch.setattr(graphql_executor, "collect_subfields", counted)
 
 
-@pytest.fixture
-def plans(monkeypatch: pytest.MonkeyPatch) -> OperationPlans[_Selection]:
+def fresh_plans(monkeypatch: pytest.MonkeyPatch) -> OperationPlans[_Selection]:
     """A fresh plan store for the gateway's executor (the tests do not share their plans)."""
     store = OperationPlans(_Selection)
     monkeypatch.setattr(FastFieldsExecutionContext, "plans", store)
     return store
+
+
+@pytest.fixture
+def plans(monkeypatch: pytest.MonkeyPatch) -> OperationPlans[_Selection]:
+    return fresh_plans(monkeypatch)
 
 
 @pytest.fixture
