@@ -19,7 +19,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
-from strawberry.extensions import DisableIntrospection, ParserCache, SchemaExtension, ValidationCache
+from strawberry.extensions import DisableIntrospection, ParserCache, SchemaExtension
 
 from gateway.admission import AdmissionMiddleware
 from gateway.auth.middleware import PRINCIPAL_KEY
@@ -38,6 +38,7 @@ from gateway.products.setup import build_product_client
 from gateway.reload import reload_on_sighup
 from gateway.request_id import RequestIdMiddleware
 from gateway.schema import ExtensionSpec, build_schema
+from gateway.schema.validation import DocumentValidationCache
 from gateway.security.wiring import Security, build_security
 from gateway.subscriptions.setup import (
     configure_transports,
@@ -121,12 +122,13 @@ def create_app(
 def schema_extensions(settings: Settings) -> list[ExtensionFactory]:
     """The strawberry extensions every gateway schema runs with, as factories (one instance per request).
 
-    ParserCache and ValidationCache keep their LRU caches at module level, so they work across requests.
+    ParserCache and DocumentValidationCache keep their caches at module level, so they work across requests;
+    the validation results are found by the parsed document's identity (`gateway.schema.validation`).
     """
     extensions: list[ExtensionFactory] = [
         ParserCache,
         OperationSelection,
-        ValidationCache,
+        DocumentValidationCache,
         MaskInternalErrors,
         *subscription_extensions(),
     ]
@@ -187,7 +189,7 @@ def _graphql_routes(
         schema,
         context_getter=_context_getter(settings, metrics, tracing),
         graphiql_html=graphiql,
-        on_result=operations.finish_operation,
+        on_results=operations.finish_operations,
         max_batch_size=settings.max_batch_size,
     )
     configure_transports(view, settings)
