@@ -7,6 +7,7 @@ import logging
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, contextmanager
+from functools import partial
 from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
 from typing import Any
 
@@ -22,6 +23,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from strawberry.extensions import DisableIntrospection, ParserCache, SchemaExtension
 
 from gateway.admission import AdmissionMiddleware
+from gateway.after_response import after_response
 from gateway.auth.middleware import PRINCIPAL_KEY
 from gateway.backend import OffsetsClient, RequestEvent, RetryPolicy
 from gateway.backend.transport import AiohttpTransport
@@ -208,7 +210,7 @@ def _subgraph_builder() -> Callable[[Sequence[ExtensionSpec]], strawberry.Schema
 def _context_getter(
     settings: Settings, metrics: GatewayMetrics | None, tracing: Tracing | None
 ) -> Callable[[Request, Response], Any]:
-    on_batch = metrics.loader_batch if metrics is not None else None
+    on_batch = partial(after_response, metrics.loader_batch) if metrics is not None else None
     trace_batch = tracing.loader_batch if tracing is not None else None
 
     async def get_context(request: Request, response: Response) -> GatewayContext:
@@ -415,8 +417,8 @@ def _on_request(metrics: GatewayMetrics | None) -> Callable[[RequestEvent], None
         return operations.count_upstream_attempt
 
     def observe(event: RequestEvent) -> None:
-        operations.count_upstream_attempt(event)
-        metrics.upstream_request(event)
+        operations.count_upstream_attempt(event)  # now: the operation's record reads it when it ends
+        after_response(metrics.upstream_request, event)
 
     return observe
 

@@ -41,6 +41,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
+from gateway.after_response import collect, run_queued
 from gateway.batching import DEFAULT_MAX_BATCH_SIZE, check_batch, is_mutation, run_in_order
 from gateway.masking import INTERNAL_ERROR_CODE, INTERNAL_ERROR_MESSAGE
 from gateway.security.responses import error_body
@@ -187,11 +188,13 @@ class GatewayGraphQL(GraphQL[Any, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive)
+        queue, token = collect()  # the request's metrics wait until its response is sent (`after_response`)
         try:
             response = await self._respond(request)
             await response(scope, receive, send)
         finally:
             await request.close()  # closes uploaded files spooled to disk by a multipart request
+            run_queued(queue, token)
             if self._on_results is not None:
                 self._on_results(request, getattr(request.state, _RESULTS_KEY, ()))
 
