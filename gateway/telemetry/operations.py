@@ -29,6 +29,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from strawberry.extensions import SchemaExtension
 
+from gateway.after_response import after_response
 from gateway.backend import RequestEvent
 from gateway.metrics import GatewayMetrics, ObservedOperation, observe_operation
 
@@ -92,7 +93,8 @@ class OperationTelemetry(SchemaExtension):
             if token is not None:
                 otel_context.detach(token)
             context = self.execution_context
-            self._keep(OperationRecord(context, failure, seconds, attempts[0], span, self.metrics))
+            record = OperationRecord(context, failure, seconds, attempts[0], span, self.metrics)
+            after_response(self._keep, record)  # the view finishes it once the response is sent
 
     def _start_operation_span(self) -> tuple[trace.Span | None, Token[otel_context.Context] | None]:
         if self.tracing is None:
