@@ -92,9 +92,10 @@ def create_app(
     metrics = _metrics(settings, security)
     tracing = build_tracing(settings.otel)
     sandbox_app = _embedded_sandbox(settings) if settings.embedded_sandbox else None
+    # /graphql first: the router tries routes in order, and nearly every request is for it.
     routes = [
-        *health_routes(),
         *_graphql_routes(settings, security, metrics, tracing),
+        *health_routes(),
         *subscription_routes(),
     ]
     if metrics is not None:
