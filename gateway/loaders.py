@@ -167,10 +167,11 @@ class Loader(Generic[K, V]):
             self._made = _DataLoader(self._batcher.run, loop=self._loop, cache_map=self._futures)
         return self._made
 
-    async def load(self, key: K) -> V:
-        """The object for `key`; raises the exception its fetch raised."""
+    def load(self, key: K) -> asyncio.Future[V]:
+        """The object for `key` (awaited; raises the exception its fetch raised): the loader's own future,
+        with no coroutine around it, so a resolver awaiting it is one frame shorter."""
         # Per-key exceptions returned by `_batch` are raised by aiodataloader, so a value is a `V` here.
-        return cast("V", await self._loader.load(key))
+        return cast("asyncio.Future[V]", self._loader.load(key))
 
     async def load_many(self, keys: Sequence[K]) -> list[V]:
         """The objects for `keys`, in order (one batch; raises the first per-key exception)."""
