@@ -7,6 +7,7 @@ import logging
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, contextmanager
+from functools import partial
 from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
 from typing import Any
 
@@ -19,9 +20,10 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
-from strawberry.extensions import DisableIntrospection, ParserCache, SchemaExtension, ValidationCache
+from strawberry.extensions import DisableIntrospection, ParserCache, SchemaExtension
 
 from gateway.admission import AdmissionMiddleware
+from gateway.after_response import after_response
 from gateway.auth.middleware import PRINCIPAL_KEY
 from gateway.backend import OffsetsClient, RequestEvent, RetryPolicy
 from gateway.backend.transport import AiohttpTransport
@@ -38,6 +40,7 @@ from gateway.products.setup import build_product_client
 from gateway.reload import reload_on_sighup
 from gateway.request_id import RequestIdMiddleware
 from gateway.schema import ExtensionSpec, build_schema
+from gateway.schema.validation import DocumentValidationCache
 from gateway.security.wiring import Security, build_security
 from gateway.subscriptions.setup import (
     configure_transports,
@@ -89,9 +92,10 @@ def create_app(
     metrics = _metrics(settings, security)
     tracing = build_tracing(settings.otel)
     sandbox_app = _embedded_sandbox(settings) if settings.embedded_sandbox else None
+    # /graphql first: the router tries routes in order, and nearly every request is for it.
     routes = [
-        *health_routes(),
         *_graphql_routes(settings, security, metrics, tracing),
+        *health_routes(),
         *subscription_routes(),
     ]
     if metrics is not None:
@@ -121,12 +125,13 @@ def create_app(
 def schema_extensions(settings: Settings) -> list[ExtensionFactory]:
     """The strawberry extensions every gateway schema runs with, as factories (one instance per request).
 
-    ParserCache and ValidationCache keep their LRU caches at module level, so they work across requests.
+    ParserCache and DocumentValidationCache keep their caches at module level, so they work across requests;
+    the validation results are found by the parsed document's identity (`gateway.schema.validation`).
     """
     extensions: list[ExtensionFactory] = [
         ParserCache,
         OperationSelection,
-        ValidationCache,
+        DocumentValidationCache,
         MaskInternalErrors,
         *subscription_extensions(),
     ]
@@ -187,7 +192,7 @@ def _graphql_routes(
         schema,
         context_getter=_context_getter(settings, metrics, tracing),
         graphiql_html=graphiql,
-        on_result=operations.finish_operation,
+        on_results=operations.finish_operations,
         max_batch_size=settings.max_batch_size,
     )
     configure_transports(view, settings)
@@ -206,7 +211,7 @@ def _subgraph_builder() -> Callable[[Sequence[ExtensionSpec]], strawberry.Schema
 def _context_getter(
     settings: Settings, metrics: GatewayMetrics | None, tracing: Tracing | None
 ) -> Callable[[Request, Response], Any]:
-    on_batch = metrics.loader_batch if metrics is not None else None
+    on_batch = partial(after_response, metrics.loader_batch) if metrics is not None else None
     trace_batch = tracing.loader_batch if tracing is not None else None
 
     async def get_context(request: Request, response: Response) -> GatewayContext:
@@ -413,8 +418,8 @@ def _on_request(metrics: GatewayMetrics | None) -> Callable[[RequestEvent], None
         return operations.count_upstream_attempt
 
     def observe(event: RequestEvent) -> None:
-        operations.count_upstream_attempt(event)
-        metrics.upstream_request(event)
+        operations.count_upstream_attempt(event)  # now: the operation's record reads it when it ends
+        after_response(metrics.upstream_request, event)
 
     return observe
 

@@ -26,8 +26,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from aiodataloader import DataLoader, dispatch_queue
@@ -59,6 +58,8 @@ OrderKey = tuple[str, str | None]
 OptionsFactory = Callable[..., "CallOptions"]
 #: Wraps one batch of (loader name, size) in a trace span (`gateway.telemetry.tracing`), when tracing is on.
 TraceBatch = Callable[[str, int], AbstractContextManager[None]]
+#: `build_loaders`'s maker of one loader: (fetch one key, catalogue cache kind, hook on each fetched value).
+_MakeLoader = Callable[..., "Loader[Any, Any]"]
 
 
 class CatalogueCache:
@@ -166,10 +167,11 @@ class Loader(Generic[K, V]):
             self._made = _DataLoader(self._batcher.run, loop=self._loop, cache_map=self._futures)
         return self._made
 
-    async def load(self, key: K) -> V:
-        """The object for `key`; raises the exception its fetch raised."""
+    def load(self, key: K) -> asyncio.Future[V]:
+        """The object for `key` (awaited; raises the exception its fetch raised): the loader's own future,
+        with no coroutine around it, so a resolver awaiting it is one frame shorter."""
         # Per-key exceptions returned by `_batch` are raised by aiodataloader, so a value is a `V` here.
-        return cast("V", await self._loader.load(key))
+        return cast("asyncio.Future[V]", self._loader.load(key))
 
     async def load_many(self, keys: Sequence[K]) -> list[V]:
         """The objects for `keys`, in order (one batch; raises the first per-key exception)."""
@@ -276,17 +278,44 @@ class _Batcher(Generic[K, V]):
             self._cache.set((self._partition, self._kind, key), value)
 
 
-@dataclass
 class Loaders:
-    """The loaders of one request (see the module docstring for keys and priming rules)."""
+    """The loaders of one request (see the module docstring for keys and priming rules), each made on first
+    use: a request reads one or two of the seven, and making one costs a few microseconds (issue 8)."""
 
-    orders: Loader[OrderKey, Order]
-    subaccounts: Loader[str, Subaccount]
-    portfolios: Loader[str, PortfolioDetails]
-    projects: Loader[str, ProjectDetails]
-    project_categories: Loader[str, ProjectCategoryDetails]
-    checkout_sessions: Loader[str, CheckoutSession]
-    portfolio_list: CachedList[Portfolio]
+    def __init__(
+        self, make: _MakeLoader, fetch: _Fetch, make_list: Callable[[], CachedList[Portfolio]]
+    ) -> None:
+        self._make, self._fetch, self._make_list = make, fetch, make_list
+
+    @cached_property
+    def orders(self) -> Loader[OrderKey, Order]:
+        return self._make(self._fetch.order)
+
+    @cached_property
+    def subaccounts(self) -> Loader[str, Subaccount]:
+        return self._make(self._fetch.subaccount)
+
+    @cached_property
+    def portfolios(self) -> Loader[str, PortfolioDetails]:
+        # It primes the categories loader directly (not through `Loaders`: no cycle).
+        prime = partial(_prime_categories, self.project_categories)
+        return self._make(self._fetch.portfolio, "portfolio", prime)
+
+    @cached_property
+    def projects(self) -> Loader[str, ProjectDetails]:
+        return self._make(self._fetch.project, "project")
+
+    @cached_property
+    def project_categories(self) -> Loader[str, ProjectCategoryDetails]:
+        return self._make(self._fetch.project_category, "project-category")
+
+    @cached_property
+    def checkout_sessions(self) -> Loader[str, CheckoutSession]:
+        return self._make(self._fetch.checkout_session)
+
+    @cached_property
+    def portfolio_list(self) -> CachedList[Portfolio]:
+        return self._make_list()
 
     def prime_order(self, order: Order, subaccount_id: str | None) -> None:
         """Prime an order read under `subaccount_id` (None = no subaccount header)."""
@@ -422,16 +451,8 @@ def build_loaders(
             trace_batch=(lambda size: trace_batch(name, size)) if trace_batch else None,
         )
 
-    # The portfolio loader primes the categories loader directly (not through `Loaders`: no cycle).
-    project_categories = loader(fetch.project_category, "project-category")
-    return Loaders(
-        orders=loader(fetch.order),
-        subaccounts=loader(fetch.subaccount),
-        portfolios=loader(fetch.portfolio, "portfolio", partial(_prime_categories, project_categories)),
-        projects=loader(fetch.project, "project"),
-        project_categories=project_categories,
-        checkout_sessions=loader(fetch.checkout_session),
-        portfolio_list=CachedList(
-            fetch.portfolio_list, cache=catalogue_cache, cache_key=(cache_partition, "portfolio-list")
-        ),
-    )
+    def portfolio_list() -> CachedList[Portfolio]:
+        key = (cache_partition, "portfolio-list")
+        return CachedList(fetch.portfolio_list, cache=catalogue_cache, cache_key=key)
+
+    return Loaders(loader, fetch, portfolio_list)

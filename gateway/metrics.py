@@ -20,7 +20,7 @@ from __future__ import annotations
 import hmac
 import re
 from collections.abc import Callable
-from typing import cast
+from typing import Generic, TypeVar, cast
 
 from graphql import GraphQLError, OperationDefinitionNode, get_operation_ast
 from prometheus_client import (
@@ -63,6 +63,29 @@ KNOWN_PATHS = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100)
 _CODE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
+M = TypeVar("M", Counter, Histogram)
+
+
+class _Children(Generic[M]):
+    """A labelled metric's children, kept by label values once made.
+
+    prometheus_client's ``labels()`` checks its arguments, converts them and takes a lock on every call
+    (a few microseconds); a request asks for five to seven children. The label values here are bounded
+    (route templates, status classes, codes, operation types; names only from trusted documents), and so
+    is this map.
+    """
+
+    __slots__ = ("_children", "_metric")
+
+    def __init__(self, metric: M) -> None:
+        self._metric: M = metric
+        self._children: dict[tuple[str, ...], M] = {}
+
+    def __call__(self, *values: str) -> M:
+        child = self._children.get(values)
+        if child is None:
+            child = self._children[values] = self._metric.labels(*values)
+        return child
 
 
 class GatewayMetrics:
@@ -80,6 +103,20 @@ class GatewayMetrics:
         self._upstream_metrics()
         self._other_metrics()
         self._subscription_metrics()
+        self._operation_count, self._operation_time = (
+            _Children(self.operations),
+            _Children(self.operation_seconds),
+        )
+        self._error_count, self._rejection_count = _Children(self.errors), _Children(self.rejections)
+        self._upstream_count, self._retry_count = (
+            _Children(self.upstream_requests),
+            _Children(self.upstream_retries),
+        )
+        self._upstream_time, self._batch_size = (
+            _Children(self.upstream_seconds),
+            _Children(self.loader_batch_size),
+        )
+        self._http_count = _Children(self.http_responses)
 
     def _graphql_metrics(self) -> None:
         labels = ["operation_type", "outcome"] + (["operation_name"] if self.label_operation_names else [])
@@ -180,26 +217,30 @@ class GatewayMetrics:
 
     def upstream_request(self, event: RequestEvent) -> None:
         """The backend client's ``on_request`` hook: one call per attempt."""
-        self.upstream_requests.labels(event.method, event.route, status_class(event.status)).inc()
-        self.upstream_seconds.labels(event.method, event.route).observe(event.elapsed)
+        self._upstream_count(event.method, event.route, status_class(event.status)).inc()
+        self._upstream_time(event.method, event.route).observe(event.elapsed)
         if event.attempt > 1:
-            self.upstream_retries.labels(event.method, event.route).inc()
+            self._retry_count(event.method, event.route).inc()
+
+    def http_response(self, path: str, status: int) -> None:
+        """One HTTP response of `status` on `path` (one of `KNOWN_PATHS`, else ``other``)."""
+        self._http_count(path, str(status)).inc()
 
     def loader_batch(self, loader: str, size: int) -> None:
         """A loader dispatched a batch of `size` keys."""
-        self.loader_batch_size.labels(loader).observe(size)
+        self._batch_size(loader).observe(size)
 
     def operation(self, observed: ObservedOperation) -> None:
         """Record one finished (or refused) GraphQL operation."""
         labels = [observed.operation_type, observed.outcome]
         if self.label_operation_names:
             labels.append(observed.operation_name or "")
-        self.operations.labels(*labels).inc()
-        self.operation_seconds.labels(observed.operation_type).observe(observed.seconds)
+        self._operation_count(*labels).inc()
+        self._operation_time(observed.operation_type).observe(observed.seconds)
         for code in observed.codes:
-            self.errors.labels(code).inc()
+            self._error_count(code).inc()
             if code in REJECTION_CODES:
-                self.rejections.labels(code).inc()
+                self._rejection_count(code).inc()
 
     def exposition(self) -> bytes:
         """The registry in the Prometheus text format."""
@@ -272,7 +313,11 @@ def _errors(failure: Exception | None, errors: list[GraphQLError]) -> list[Graph
 
 
 class HttpMetricsMiddleware:
-    """Counts every HTTP response by path and status, including those middleware send (401, 413, 504)."""
+    """Counts every HTTP response by path and status, including those middleware send (401, 413, 504).
+
+    A response is counted once the app is done with it (its body sent, or the app failed after starting
+    it), so the count is never on the response's path.
+    """
 
     def __init__(self, app: ASGIApp, *, metrics: GatewayMetrics) -> None:
         self.app, self.metrics = app, metrics
@@ -281,14 +326,19 @@ class HttpMetricsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = scope["path"] if scope["path"] in KNOWN_PATHS else "other"
+        status: list[int] = []
 
-        async def counting_send(message: Message) -> None:
+        async def noting_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                self.metrics.http_responses.labels(path, str(message["status"])).inc()
+                status.append(message["status"])
             await send(message)
 
-        await self.app(scope, receive, counting_send)
+        try:
+            await self.app(scope, receive, noting_send)
+        finally:
+            if status:
+                path = scope["path"] if scope["path"] in KNOWN_PATHS else "other"
+                self.metrics.http_response(path, status[0])
 
 
 def metrics_route(metrics: GatewayMetrics, *, token: str | None = None) -> Route:

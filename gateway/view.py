@@ -41,6 +41,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
+from gateway.after_response import collect, run_queued
 from gateway.batching import DEFAULT_MAX_BATCH_SIZE, check_batch, is_mutation, run_in_order
 from gateway.masking import INTERNAL_ERROR_CODE, INTERNAL_ERROR_MESSAGE
 from gateway.security.responses import error_body
@@ -55,7 +56,7 @@ EVENT_STREAM = "text/event-stream"
 _HTTP_ERROR_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
 ContextGetter = Callable[[Request, Response], Awaitable[Any]]
-ResultHook = Callable[[Request, ExecutionResult], None]
+ResultsHook = Callable[[Request, Sequence[ExecutionResult]], None]
 
 
 # Both negotiations are pure functions of the header, asked three to five times per request, and clients
@@ -152,7 +153,8 @@ class _SubResponse(Response):
 
 class GatewayGraphQL(GraphQL[Any, None]):
     """The gateway's GraphQL view. `context_getter(request, response)` builds each request's context;
-    `on_result(request, result)` hears each operation's final result (telemetry: cost, log line)."""
+    `on_results(request, results)` hears the request's operations' final results once its response is sent
+    (telemetry: metrics, cost, log line - off the response's path)."""
 
     def __init__(
         self,
@@ -160,7 +162,7 @@ class GatewayGraphQL(GraphQL[Any, None]):
         *,
         context_getter: ContextGetter,
         graphiql_html: str | None,
-        on_result: ResultHook | None = None,
+        on_results: ResultsHook | None = None,
         max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
     ) -> None:
         super().__init__(
@@ -170,7 +172,7 @@ class GatewayGraphQL(GraphQL[Any, None]):
             multipart_uploads_enabled=True,
         )
         self._context_getter = context_getter
-        self._on_result = on_result
+        self._on_results = on_results
         self._graphiql_html = graphiql_html or ""
         self._max_batch_size = max_batch_size
 
@@ -186,11 +188,15 @@ class GatewayGraphQL(GraphQL[Any, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive)
+        queue, token = collect()  # the request's metrics wait until its response is sent (`after_response`)
         try:
             response = await self._respond(request)
             await response(scope, receive, send)
         finally:
             await request.close()  # closes uploaded files spooled to disk by a multipart request
+            run_queued(queue, token)
+            if self._on_results is not None:
+                self._on_results(request, getattr(request.state, _RESULTS_KEY, ()))
 
     async def _respond(self, request: Request) -> Response:
         media_type = accepted_media_type(request.headers.get("accept"))
@@ -329,8 +335,10 @@ class GatewayGraphQL(GraphQL[Any, None]):
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         response_data = await super().process_result(request, result)
-        if self._on_result is not None:
-            self._on_result(request, result)
+        results: list[ExecutionResult] | None = getattr(request.state, _RESULTS_KEY, None)
+        if results is None:
+            setattr(request.state, _RESULTS_KEY, results := [])
+        results.append(result)
         if is_request_error(result):
             # The GraphQL spec: no `data` entry when execution never started.
             response_data.pop("data", None)
@@ -362,6 +370,8 @@ class GatewayGraphQL(GraphQL[Any, None]):
 
 
 _POST_OPERATION_TYPES = frozenset(OperationType.from_http("POST"))
+#: Where the request's final results wait for `on_results`.
+_RESULTS_KEY = "graphql_results"
 
 
 async def _is_single_json_post(request: Request) -> bool:

@@ -4,33 +4,38 @@
 attempts and records it in the metrics; `TracedOperationTelemetry` (tracing on) also opens the
 ``graphql.operation`` span and its parse/validate/execute children. Tracing off, those hooks do not exist.
 The cost is only known once every extension has reported (`gateway.security.guard` computes the actual
-cost after execution), so the view calls `finish_operation` with the final result: it puts the cost on the
-span, ends it, and writes the operation's line (logger ``gateway.operations``): type, name, outcome,
-duration, requested and actual cost, upstream attempts, error codes and the caller's client name
-(``apollographql-client-name``/``-version``, as Apollo clients send them). Subscriptions (SSE, WebSocket)
-have no such final result; they are finished when their operation ends, without a cost.
+cost after execution), so the view calls `finish_operations` with the final results once the response is
+sent: it records the metrics, puts the cost on the span, ends it, and writes the operation's line (logger
+``gateway.operations``): type, name, outcome, duration, requested and actual cost, upstream attempts, error
+codes and the caller's client name (``apollographql-client-name``/``-version``, as Apollo clients send
+them). The hook itself only takes the time and keeps the record: observing it is off the response's path,
+so the caller does not wait for the gateway's own bookkeeping (issue 8). The duration is the operation's,
+taken when it ended. Subscriptions (SSE, WebSocket) have no such final result; they are finished when their
+operation ends, without a cost.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from graphql import OperationType, get_operation_ast
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from strawberry.extensions import SchemaExtension
 
+from gateway.after_response import after_response
 from gateway.backend import RequestEvent
 from gateway.metrics import GatewayMetrics, ObservedOperation, observe_operation
 
 if TYPE_CHECKING:
     from starlette.requests import Request
-    from strawberry.types import ExecutionResult
+    from strawberry.types import ExecutionContext, ExecutionResult
 
     from gateway.telemetry.tracing import Tracing
 
@@ -55,13 +60,14 @@ def count_upstream_attempt(event: RequestEvent) -> None:
 
 @dataclass
 class OperationRecord:
-    """What is known of one operation when its execution ended."""
+    """One ended operation as its hook left it, observed when it is finished (`_finish`)."""
 
-    observed: ObservedOperation
+    context: ExecutionContext
+    failure: Exception | None  # the exception a hook refused the operation with, if one did
+    seconds: float
     upstream_attempts: int
-    client_name: str | None
-    client_version: str | None
     span: trace.Span | None
+    metrics: GatewayMetrics | None
 
 
 class OperationTelemetry(SchemaExtension):
@@ -82,14 +88,13 @@ class OperationTelemetry(SchemaExtension):
             failure = exc
             raise
         finally:
+            seconds = time.perf_counter() - started
             _upstream_attempts.reset(counter)
             if token is not None:
                 otel_context.detach(token)
-            seconds = time.perf_counter() - started
-            observed = observe_operation(self.execution_context, failure, seconds)
-            if self.metrics is not None:
-                self.metrics.operation(observed)
-            self._keep(OperationRecord(observed, attempts[0], *self._client(), span))
+            context = self.execution_context
+            record = OperationRecord(context, failure, seconds, attempts[0], span, self.metrics)
+            after_response(self._keep, record)  # the view finishes it once the response is sent
 
     def _start_operation_span(self) -> tuple[trace.Span | None, Token[otel_context.Context] | None]:
         if self.tracing is None:
@@ -97,23 +102,17 @@ class OperationTelemetry(SchemaExtension):
         span = self.tracing.start("graphql.operation", SpanKind.INTERNAL)
         return span, otel_context.attach(trace.set_span_in_context(span))
 
-    def _client(self) -> tuple[str | None, str | None]:
-        headers = _headers(self.execution_context.context)
-        return _client_label(headers, "apollographql-client-name"), _client_label(
-            headers, "apollographql-client-version"
-        )
-
     def _keep(self, record: OperationRecord) -> None:
         request = getattr(self.execution_context.context, "request", None)
         state = getattr(request, "state", None)
-        streamed = record.observed.operation_type == "subscription"  # SSE/WebSocket: no final result
+        streamed = _is_subscription(record.context)  # SSE/WebSocket: no final result
         if (
             streamed
             or request is None
             or state is None
             or getattr(request, "scope", {}).get("type") != "http"
         ):
-            _finish(record, None)  # nothing will call finish_operation
+            _finish(record, None)  # nothing will call finish_operations
             return
         pending: list[OperationRecord] = getattr(state, STATE_KEY, None) or []
         pending.append(record)
@@ -138,11 +137,15 @@ class TracedOperationTelemetry(OperationTelemetry):
             yield
 
 
-def finish_operation(request: Request, result: ExecutionResult) -> None:
-    """Complete the request's oldest unfinished operation with its final `result` (the view's hook)."""
+def finish_operations(request: Request, results: Sequence[ExecutionResult]) -> None:
+    """Complete the request's operations with their final `results`, in order (the view's hook, called once
+    the response is sent); an operation left without one (the view failed after running it) has no cost."""
     pending: list[OperationRecord] | None = getattr(request.state, STATE_KEY, None)
-    if pending:
-        _finish(pending.pop(0), _cost(result.extensions))
+    if not pending:
+        return
+    setattr(request.state, STATE_KEY, [])
+    for index, record in enumerate(pending):
+        _finish(record, _cost(results[index].extensions) if index < len(results) else None)
 
 
 def extension_factory(
@@ -154,15 +157,22 @@ def extension_factory(
 
 
 def _finish(record: OperationRecord, cost: Mapping[str, int] | None) -> None:
-    fields = _fields(record, cost)
+    observed = observe_operation(record.context, record.failure, record.seconds)
+    if record.metrics is not None:
+        record.metrics.operation(observed)
+    if record.span is None and not logger.isEnabledFor(logging.INFO):
+        return
+    fields = _fields(record, observed, cost)
     if record.span is not None:
-        _end_span(record.span, record.observed, fields)
+        _end_span(record.span, observed, fields)
     if logger.isEnabledFor(logging.INFO):
-        logger.info(_message(record.observed, fields), extra={"fields": fields})
+        logger.info(_message(observed, fields), extra={"fields": fields})
 
 
-def _fields(record: OperationRecord, cost: Mapping[str, int] | None) -> dict[str, Any]:
-    observed = record.observed
+def _fields(
+    record: OperationRecord, observed: ObservedOperation, cost: Mapping[str, int] | None
+) -> dict[str, Any]:
+    headers = _headers(record.context.context)
     return {
         "operation_type": observed.operation_type,
         "operation_name": observed.operation_name,
@@ -172,8 +182,8 @@ def _fields(record: OperationRecord, cost: Mapping[str, int] | None) -> dict[str
         "cost_actual": (cost or {}).get("actual"),
         "upstream_calls": record.upstream_attempts,
         "error_codes": observed.codes,
-        "client_name": record.client_name,
-        "client_version": record.client_version,
+        "client_name": _client_label(headers, "apollographql-client-name"),
+        "client_version": _client_label(headers, "apollographql-client-version"),
     }
 
 
@@ -206,6 +216,12 @@ def _end_span(span: trace.Span, observed: ObservedOperation, fields: Mapping[str
     if observed.outcome != "success":
         span.set_status(Status(StatusCode.ERROR))
     span.end()
+
+
+def _is_subscription(context: ExecutionContext) -> bool:
+    document = context.graphql_document
+    operation = None if document is None else get_operation_ast(document, context.operation_name)
+    return operation is not None and operation.operation is OperationType.SUBSCRIPTION
 
 
 def _cost(extensions: Mapping[str, Any] | None) -> Mapping[str, int] | None:
