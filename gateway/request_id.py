@@ -17,12 +17,12 @@ import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.security.redaction import RedactingFilter
 
 HEADER = "X-Request-Id"
+_NAME = HEADER.lower().encode("latin-1")
 #: Key of the id in the ASGI scope's ``state`` (`request.state.request_id`).
 STATE_KEY = "request_id"
 MAX_LENGTH = 128
@@ -39,7 +39,14 @@ def current_request_id() -> str | None:
 
 def is_sane(value: str | None) -> bool:
     """Whether a caller's id may be kept: 1-128 visible ASCII characters (no spaces, no control chars)."""
-    return bool(value) and len(value or "") <= MAX_LENGTH and all("!" <= ch <= "~" for ch in value or "")
+    # For ASCII text `isprintable` is " " to "~"; the space is refused on its own.
+    return (
+        value is not None
+        and 0 < len(value) <= MAX_LENGTH
+        and value.isascii()
+        and value.isprintable()
+        and " " not in value
+    )
 
 
 def acceptable(value: str | None, authorization: str | None = None) -> bool:
@@ -70,9 +77,8 @@ class RequestIdMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        given = headers.get(HEADER)
-        usable = given is not None and acceptable(given, headers.get("authorization"))
+        given, authorization = _request_headers(scope)
+        usable = given is not None and acceptable(given, authorization)
         if usable and given is not None and self._is_credential is not None and self._is_credential(given):
             usable = False
         request_id = given if usable and given is not None else new_request_id()
@@ -84,11 +90,25 @@ class RequestIdMiddleware:
             _current.reset(token)
 
 
+def _request_headers(scope: Scope) -> tuple[str | None, str | None]:
+    """The request's first ``X-Request-Id`` and ``Authorization`` values (ASGI names are lower-case)."""
+    given = authorization = None
+    for name, value in scope["headers"]:
+        if name == _NAME and given is None:
+            given = value.decode("latin-1")
+        elif name == b"authorization" and authorization is None:
+            authorization = value.decode("latin-1")
+    return given, authorization
+
+
 def _with_header(send: Send, request_id: str) -> Send:
+    header = (_NAME, request_id.encode("latin-1"))
+
     async def send_with_id(message: Message) -> None:
         if message["type"] in ("http.response.start", "websocket.accept"):
-            message.setdefault("headers", [])
-            MutableHeaders(scope=message)[HEADER] = request_id
+            # Set, not added: an id an inner app put on the response gives way to this request's.
+            kept = [item for item in message.get("headers", ()) if item[0].lower() != _NAME]
+            message["headers"] = [*kept, header]
         await send(message)
 
     return send_with_id

@@ -476,7 +476,8 @@ def _check_headers(call: Call, api_key: str | None) -> None:
 
 
 def _is_header_safe(value: str | None) -> bool:
-    return bool(value) and all(" " <= ch <= "~" for ch in value or "")
+    """Printable ASCII only (space included): for ASCII text, ``isprintable`` is exactly " " to "~"."""
+    return bool(value) and value is not None and value.isascii() and value.isprintable()
 
 
 def _retry_after(exc: BackendError) -> float | None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -228,7 +228,7 @@ class StreamingTransportRequired(SchemaExtension):
     """Refuses a subscription sent as a plain HTTP request (strawberry would run it as a query and fail):
     ``BAD_REQUEST`` naming the two transports that carry one."""
 
-    async def on_execute(self) -> AsyncGenerator[None, None]:
+    def on_execute(self) -> Iterator[None]:  # nothing to await: a plain generator is cheaper to run
         context = self.execution_context
         if context.operation_type is OperationType.SUBSCRIPTION and _plain_http(context.context):
             message = (

@@ -266,3 +266,24 @@ async def test_loaders_respect_the_concurrency_setting(upstream: FakeUpstream) -
         loaded = await context.loaders.subaccounts.load_many([f"s{i}" for i in range(7)])
     assert [s.id for s in loaded] == [f"s{i}" for i in range(7)]
     assert peak[0] == 2
+
+
+async def test_a_batch_that_fails_as_a_whole_fails_each_key_and_forgets_it() -> None:
+    fetch = Recorder()
+    batches: list[int] = []
+
+    def on_batch(size: int) -> None:
+        batches.append(size)
+        if len(batches) == 1:
+            raise RuntimeError("metrics hook broke")  # the batch itself fails, not one key's fetch
+
+    loader = Loader(
+        fetch, semaphore=asyncio.Semaphore(10), loop=asyncio.get_running_loop(), on_batch=on_batch
+    )
+    both = asyncio.gather(loader.load("a"), loader.load("b"), return_exceptions=True)
+    outcomes = await asyncio.wait_for(both, 5)  # a future left unsettled would hang the request
+    assert [str(o) for o in outcomes] == ["metrics hook broke", "metrics hook broke"]
+    assert fetch.keys == []
+    # Forgotten, not memoised as failures: asked again, both are fetched (in one new batch).
+    assert await asyncio.gather(loader.load("a"), loader.load("b")) == ["A", "B"]
+    assert batches == [2, 2]
