@@ -21,14 +21,21 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-Queue = list[Callable[[], object]]
+
+class Queue(list[Callable[[], object]]):
+    """One request's queued callbacks; once run, it takes no more (a task the request left running
+    runs its callbacks at once)."""
+
+    closed = False
+
+
 _queue: ContextVar[Queue | None] = ContextVar("gateway_after_response", default=None)
 
 
 def after_response(callback: Callable[..., object], *args: Any) -> None:
     """Run ``callback(*args)`` once the current request's response is sent; at once outside one."""
     queue = _queue.get()
-    if queue is None:
+    if queue is None or queue.closed:
         callback(*args)
     else:
         queue.append(partial(callback, *args))
@@ -36,13 +43,14 @@ def after_response(callback: Callable[..., object], *args: Any) -> None:
 
 def collect() -> tuple[Queue, Token[Queue | None]]:
     """Start collecting for the request being served; `run_queued` with the token when it is answered."""
-    queue: Queue = []
+    queue = Queue()
     return queue, _queue.set(queue)
 
 
 def run_queued(queue: Queue, token: Token[Queue | None]) -> None:
     """Stop collecting and run what was queued, in order; a failing callback is logged, the rest run."""
     _queue.reset(token)
+    queue.closed = True
     for callback in queue:
         try:
             callback()

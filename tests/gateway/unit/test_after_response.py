@@ -34,6 +34,23 @@ async def test_inside_a_request_callbacks_wait_and_run_in_order_also_from_tasks_
     assert seen[-1] == "after"
 
 
+async def test_a_task_the_request_left_running_records_at_once_after_the_response() -> None:
+    seen: list[str] = []
+    queue, token = collect()
+    release = asyncio.Event()
+
+    async def straggler() -> None:  # started by the request, still running when the response is sent
+        await release.wait()
+        after_response(seen.append, "late")
+
+    task = asyncio.create_task(straggler())
+    await asyncio.sleep(0)
+    run_queued(queue, token)
+    release.set()
+    await task
+    assert seen == ["late"]  # not left in a queue nobody runs any more
+
+
 def test_a_failing_callback_is_logged_and_the_rest_still_run(caplog: pytest.LogCaptureFixture) -> None:
     seen: list[int] = []
 
