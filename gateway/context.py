@@ -15,6 +15,7 @@ from gateway.auth import Principal, pass_through_principal, sandbox_principal
 from gateway.auth.authenticate import bearer_token as parse_bearer
 from gateway.auth.middleware import principal_of
 from gateway.backend.client import CallOptions
+from gateway.headers import header
 from gateway.loaders import CatalogueCache, Loaders, TraceBatch, build_loaders
 from gateway.request_id import STATE_KEY
 
@@ -95,7 +96,7 @@ GatewayInfo = strawberry.Info[GatewayContext, Any]
 
 def bearer_token(request: Request | WebSocket | None) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header, if the request has one."""
-    return None if request is None else parse_bearer(request.headers.get("authorization"))
+    return None if request is None else parse_bearer(header(request.scope, b"authorization"))
 
 
 def default_principal(settings: Settings, request: Request | WebSocket | None) -> Principal:

@@ -43,6 +43,7 @@ from strawberry.types.graphql import OperationType
 
 from gateway.after_response import collect, run_queued
 from gateway.batching import DEFAULT_MAX_BATCH_SIZE, check_batch, is_mutation, run_in_order
+from gateway.headers import header
 from gateway.masking import INTERNAL_ERROR_CODE, INTERNAL_ERROR_MESSAGE
 from gateway.security.responses import error_body
 from gateway.uploads import RequestShapeError, operations_from_form
@@ -196,10 +197,10 @@ class GatewayGraphQL(GraphQL[Any, None]):
             await request.close()  # closes uploaded files spooled to disk by a multipart request
             run_queued(queue, token)
             if self._on_results is not None:
-                self._on_results(request, getattr(request.state, _RESULTS_KEY, ()))
+                self._on_results(request, request.scope.get("state", {}).get(_RESULTS_KEY, ()))
 
     async def _respond(self, request: Request) -> Response:
-        media_type = accepted_media_type(request.headers.get("accept"))
+        media_type = accepted_media_type(header(request.scope, b"accept"))
         try:
             if await _is_single_json_post(request):
                 return await self._run_single_json_post(request)
@@ -310,7 +311,7 @@ class GatewayGraphQL(GraphQL[Any, None]):
         return await self._context_getter(request, response)
 
     async def get_sub_response(self, request: Any) -> Response:
-        sub_response = _SubResponse(accepted_media_type(request.headers.get("accept")))
+        sub_response = _SubResponse(accepted_media_type(header(request.scope, b"accept")))
         request.state.graphql_sub_response = sub_response
         return sub_response
 
@@ -335,10 +336,9 @@ class GatewayGraphQL(GraphQL[Any, None]):
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         response_data = await super().process_result(request, result)
-        results: list[ExecutionResult] | None = getattr(request.state, _RESULTS_KEY, None)
-        if results is None:
-            setattr(request.state, _RESULTS_KEY, results := [])
-        results.append(result)
+        # The scope's state dict itself (what `request.state` wraps): a missing attribute of `State` is
+        # found missing by an exception.
+        request.scope.setdefault("state", {}).setdefault(_RESULTS_KEY, []).append(result)
         if is_request_error(result):
             # The GraphQL spec: no `data` entry when execution never started.
             response_data.pop("data", None)
@@ -376,10 +376,10 @@ _RESULTS_KEY = "graphql_results"
 
 async def _is_single_json_post(request: Request) -> bool:
     """A POST of one JSON object (no batch) asking for a JSON answer, not a stream (`GatewayGraphQL`)."""
-    headers = request.headers
-    if request.method != "POST" or prefers_event_stream(headers.get("accept")):
+    scope = request.scope
+    if scope["method"] != "POST" or prefers_event_stream(header(scope, b"accept")):
         return False
-    if headers.get("content-type", "").partition(";")[0].strip().lower() != JSON:
+    if (header(scope, b"content-type") or "").partition(";")[0].strip().lower() != JSON:
         return False
     return (await request.body()).lstrip()[:1] == b"{"  # starlette keeps the body for a second read
 

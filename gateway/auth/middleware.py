@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 
-from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.auth.authenticate import Authenticator
 from gateway.auth.errors import AuthenticationError
 from gateway.auth.principal import Principal
+from gateway.headers import header
 from gateway.security.middleware import carries_operation
 from gateway.security.responses import send_error
 
@@ -41,7 +41,7 @@ class AuthenticationMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            principal = await self.authenticator.authenticate(Headers(scope=scope).get("authorization"))
+            principal = await self.authenticator.authenticate(header(scope, b"authorization"))
         except AuthenticationError as exc:
             logger.info("auth: rejected a request to %s: %s", scope["path"], exc)
             headers = {"www-authenticate": 'Bearer realm="offsets-gateway"'}

@@ -9,10 +9,10 @@ import asyncio
 import logging
 from urllib.parse import parse_qs
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.auth.authenticate import bearer_token
+from gateway.headers import header
 from gateway.security.responses import send_error
 from gateway.view import prefers_event_stream
 
@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 SIMPLE_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"})
 #: Headers whose presence proves the request was preflighted, as Apollo Server accepts them.
 PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "graphql-preflight")
+_PREFLIGHT_NAMES = tuple(name.encode("latin-1") for name in PREFLIGHT_HEADERS)
 CSRF_MESSAGE = (
     "this request has been blocked as a potential CSRF: send a JSON body or `Content-Type: application/json` "
     "(also on GET), an `Authorization: Bearer` header, or the header `apollo-require-preflight: true`"
@@ -69,11 +70,10 @@ def _preflighted(scope: Scope) -> bool:
             return True
     elif scope["method"] != "POST":
         return True
-    headers = Headers(scope=scope)
     return (
-        _non_simple_content_type(headers.get("content-type"))
-        or any(headers.get(name) for name in PREFLIGHT_HEADERS)
-        or bearer_token(headers.get("authorization")) is not None
+        _non_simple_content_type(header(scope, b"content-type"))
+        or any(header(scope, name) for name in _PREFLIGHT_NAMES)
+        or bearer_token(header(scope, b"authorization")) is not None
     )
 
 
@@ -96,10 +96,9 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        is_upload = headers.get("content-type", "").lower().startswith("multipart/")
+        is_upload = (header(scope, b"content-type") or "").lower().startswith("multipart/")
         limit = self.max_upload_bytes if is_upload else self.max_bytes
-        declared = headers.get("content-length", "")
+        declared = header(scope, b"content-length") or ""
         if declared.isdigit() and int(declared) > limit:
             await _too_large(send, limit)
             return
@@ -172,4 +171,4 @@ class RequestTimeoutMiddleware:
 
 def _is_event_stream(scope: Scope) -> bool:
     """A GraphQL-over-SSE subscription: it streams for as long as the subscriber listens."""
-    return prefers_event_stream(Headers(scope=scope).get("accept"))
+    return prefers_event_stream(header(scope, b"accept"))

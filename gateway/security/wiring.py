@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from strawberry.extensions import AddValidationRules, SchemaExtension
 
 from gateway.auth.authenticate import Authenticator, AuthMode
@@ -33,6 +32,7 @@ from gateway.persisted import (
 )
 from gateway.ratelimit import CostRateLimiter
 from gateway.redis_breaker import RedisBreaker, connect
+from gateway.security.cors import GatewayCORSMiddleware
 from gateway.security.guard import GuardConfig, OperationGuard
 from gateway.security.middleware import (
     PREFLIGHT_HEADERS,
@@ -83,7 +83,7 @@ class Security:
         s = self.settings
         stack = [
             Middleware(
-                CORSMiddleware,
+                GatewayCORSMiddleware,
                 allow_origins=s.cors_origins,
                 allow_methods=["GET", "POST"],
                 allow_headers=CORS_HEADERS,

@@ -103,20 +103,13 @@ class OperationTelemetry(SchemaExtension):
         return span, otel_context.attach(trace.set_span_in_context(span))
 
     def _keep(self, record: OperationRecord) -> None:
-        request = getattr(self.execution_context.context, "request", None)
-        state = getattr(request, "state", None)
+        scope = getattr(getattr(self.execution_context.context, "request", None), "scope", None)
         streamed = _is_subscription(record.context)  # SSE/WebSocket: no final result
-        if (
-            streamed
-            or request is None
-            or state is None
-            or getattr(request, "scope", {}).get("type") != "http"
-        ):
+        if streamed or not isinstance(scope, dict) or scope.get("type") != "http":
             _finish(record, None)  # nothing will call finish_operations
             return
-        pending: list[OperationRecord] = getattr(state, STATE_KEY, None) or []
-        pending.append(record)
-        setattr(state, STATE_KEY, pending)
+        # The scope's state dict (what `request.state` wraps): a missing `State` attribute costs an exception.
+        scope.setdefault("state", {}).setdefault(STATE_KEY, []).append(record)
 
 
 class TracedOperationTelemetry(OperationTelemetry):
@@ -140,10 +133,9 @@ class TracedOperationTelemetry(OperationTelemetry):
 def finish_operations(request: Request, results: Sequence[ExecutionResult]) -> None:
     """Complete the request's operations with their final `results`, in order (the view's hook, called once
     the response is sent); an operation left without one (the view failed after running it) has no cost."""
-    pending: list[OperationRecord] | None = getattr(request.state, STATE_KEY, None)
+    pending: list[OperationRecord] | None = request.scope.get("state", {}).pop(STATE_KEY, None)
     if not pending:
         return
-    setattr(request.state, STATE_KEY, [])
     for index, record in enumerate(pending):
         _finish(record, _cost(results[index].extensions) if index < len(results) else None)
 
