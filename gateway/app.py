@@ -215,15 +215,16 @@ def _context_getter(
     trace_batch = tracing.loader_batch if tracing is not None else None
 
     async def get_context(request: Request, response: Response) -> GatewayContext:
+        state = request.scope["state"]  # the lifespan's state, and what the middlewares put there
         return await build_context(
             request,
             response,
-            client=request.state.client,
+            client=state["client"],
             settings=settings,
             # Put in the request state by the authentication middleware, when one runs; None = the default.
-            principal=getattr(request.state, PRINCIPAL_KEY, None),
-            catalogue_cache=request.state.catalogue_cache,
-            products=request.state.products,
+            principal=state.get(PRINCIPAL_KEY),
+            catalogue_cache=state["catalogue_cache"],
+            products=state["products"],
             on_batch=on_batch,
             trace_batch=trace_batch,
         )

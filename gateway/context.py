@@ -150,7 +150,7 @@ async def build_context(
     cross-request reuse happens only through `catalogue_cache`, partitioned by upstream key.
     """
     principal = principal or _authenticated(request) or default_principal(settings, request)
-    request_id = None if request is None else getattr(request.state, STATE_KEY, None)
+    request_id = None if request is None else request.scope.get("state", {}).get(STATE_KEY)
     context = GatewayContext(request, response, client, settings, principal, products, request_id)
     context.loaders = build_loaders(
         client,
