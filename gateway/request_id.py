@@ -13,7 +13,7 @@ for `RequestIdLogFilter`.
 from __future__ import annotations
 
 import logging
-import uuid
+import os
 from collections.abc import Callable
 from contextvars import ContextVar
 
@@ -23,6 +23,9 @@ from gateway.security.redaction import RedactingFilter
 
 HEADER = "X-Request-Id"
 _NAME = HEADER.lower().encode("latin-1")
+# RFC 4122 version 4: the version nibble is 4, the variant's two top bits are 10.
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
 #: Key of the id in the ASGI scope's ``state`` (`request.state.request_id`).
 STATE_KEY = "request_id"
 MAX_LENGTH = 128
@@ -57,8 +60,10 @@ def acceptable(value: str | None, authorization: str | None = None) -> bool:
 
 
 def new_request_id() -> str:
-    """A fresh id: uuid4 as 32 hex digits."""
-    return uuid.uuid4().hex
+    """A fresh id: a random (version 4) UUID as 32 hex digits, as ``uuid.uuid4().hex`` gives it, without
+    building the `UUID` object (its checks cost more than the randomness)."""
+    value = int.from_bytes(os.urandom(16), "big") & _UUID4_CLEAR | _UUID4_SET
+    return f"{value:032x}"
 
 
 class RequestIdMiddleware:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from types import SimpleNamespace
 
 import httpx
@@ -15,7 +16,13 @@ from starlette.routing import Route
 
 from gateway.cli import log_config
 from gateway.masking import MaskInternalErrors
-from gateway.request_id import RequestIdFilter, RequestIdMiddleware, acceptable, current_request_id
+from gateway.request_id import (
+    RequestIdFilter,
+    RequestIdMiddleware,
+    acceptable,
+    current_request_id,
+    new_request_id,
+)
 from tests.servers import serve
 
 
@@ -67,3 +74,16 @@ def test_cli_log_format_shows_the_tag() -> None:
 def test_credential_shaped_ids_are_replaced(given: str, authorization: str | None) -> None:
     assert not acceptable(given, authorization)
     assert acceptable("checkout-7f3a", authorization)
+
+
+def test_a_fresh_id_is_a_random_uuid4_in_32_hex_digits() -> None:
+    ids = [new_request_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for value in ids:
+        parsed = uuid.UUID(hex=value)
+        assert (parsed.hex, parsed.version, parsed.variant) == (value, 4, uuid.RFC_4122)
+    # Every other bit varies: the ids are not a counter or a constant with the version bits set.
+    varying = 0
+    for value in ids:
+        varying |= int(value, 16) ^ int(ids[0], 16)
+    assert bin(varying).count("1") == 122
