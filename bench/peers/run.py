@@ -211,10 +211,10 @@ def start_servers(
     seed(sandbox, args.orders, 5)
     with httpx.Client(base_url=sandbox.url, headers=v.AUTHORIZATION) as http:
         order_id = http.get("/v1/orders", params={"limit": 1}).json()["data"][0]["id"]
-    supergraph = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "supergraph.graphql"
-    compose_supergraph(sandbox, supergraph)
     servers: dict[str, Server] = {}
     if not args.only_gateway:
+        supergraph = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "supergraph.graphql"
+        compose_supergraph(sandbox, supergraph)
         servers["hive"] = stack.enter_context(hive_gateway(supergraph))
         servers["apollo"] = stack.enter_context(apollo_server(sandbox))
     servers["gateway"] = stack.enter_context(
@@ -285,10 +285,11 @@ def main(argv: list[str] | None = None) -> int:
         pass
     if args.workloads:
         WORKLOADS[:] = [(w, int(c)) for w, c in (cell.split(":") for cell in args.workloads.split(","))]
-    npm_ci()
+    if args.soak:
+        args.only_gateway = True
+    if not args.only_gateway:  # the Node peers, and the supergraph Hive serves
+        npm_ci()
     with ExitStack() as stack:
-        if args.soak:
-            args.only_gateway = True
         sandbox, variants, checks = start_servers(stack, args)
         check_same_data(checks)
         if args.soak:
