@@ -103,19 +103,15 @@ class GatewayMetrics:
         self._upstream_metrics()
         self._other_metrics()
         self._subscription_metrics()
-        self._operation_count, self._operation_time = (
-            _Children(self.operations),
-            _Children(self.operation_seconds),
-        )
-        self._error_count, self._rejection_count = _Children(self.errors), _Children(self.rejections)
-        self._upstream_count, self._retry_count = (
-            _Children(self.upstream_requests),
-            _Children(self.upstream_retries),
-        )
-        self._upstream_time, self._batch_size = (
-            _Children(self.upstream_seconds),
-            _Children(self.loader_batch_size),
-        )
+        # Children by label values, for the observations each request makes (see `_Children`).
+        self._operation_count = _Children(self.operations)
+        self._operation_time = _Children(self.operation_seconds)
+        self._error_count = _Children(self.errors)
+        self._rejection_count = _Children(self.rejections)
+        self._upstream_count = _Children(self.upstream_requests)
+        self._retry_count = _Children(self.upstream_retries)
+        self._upstream_time = _Children(self.upstream_seconds)
+        self._batch_size = _Children(self.loader_batch_size)
         self._http_count = _Children(self.http_responses)
 
     def _graphql_metrics(self) -> None:
