@@ -8,7 +8,9 @@ collects them (a subscription's feed, a background job, a test calling a client 
 at once. Only what may be late goes here: figures already measured, never anything the response reads.
 
 The queue lives in a context variable, so the loader batches and resolver tasks a request starts (they copy
-its context) add to the request's own queue.
+its context) add to the request's own queue. It is bounded: at `MAX_QUEUED` callbacks it is run there and
+then (a request that lasts - a stream, a large batch - never holds its figures back for long, nor grows
+without end).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from functools import partial
 from typing import Any
 
 logger = logging.getLogger(__name__)
+
+#: Callbacks a request may hold back; the queue is run as it reaches this many.
+MAX_QUEUED = 256
 
 
 class Queue(list[Callable[[], object]]):
@@ -37,8 +42,10 @@ def after_response(callback: Callable[..., object], *args: Any) -> None:
     queue = _queue.get()
     if queue is None or queue.closed:
         callback(*args)
-    else:
-        queue.append(partial(callback, *args))
+        return
+    queue.append(partial(callback, *args))
+    if len(queue) >= MAX_QUEUED:
+        _run(queue)
 
 
 def collect() -> tuple[Queue, Token[Queue | None]]:
@@ -51,9 +58,14 @@ def run_queued(queue: Queue, token: Token[Queue | None]) -> None:
     """Stop collecting and run what was queued, in order; a failing callback is logged, the rest run."""
     _queue.reset(token)
     queue.closed = True
-    for callback in queue:
+    _run(queue)
+
+
+def _run(queue: Queue) -> None:
+    callbacks = list(queue)
+    queue.clear()
+    for callback in callbacks:
         try:
             callback()
         except Exception:  # a broken metrics hook must not fail the request it observed
             logger.exception("after-response callback failed")
-    queue.clear()

@@ -189,13 +189,16 @@ class GatewayGraphQL(GraphQL[Any, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive)
-        queue, token = collect()  # the request's metrics wait until its response is sent (`after_response`)
+        # The request's metrics wait until its response is sent (`after_response`); a stream's (SSE) are
+        # recorded as they happen.
+        collecting = None if prefers_event_stream(header(scope, b"accept")) else collect()
         try:
             response = await self._respond(request)
             await response(scope, receive, send)
         finally:
             await request.close()  # closes uploaded files spooled to disk by a multipart request
-            run_queued(queue, token)
+            if collecting is not None:
+                run_queued(*collecting)
             if self._on_results is not None:
                 self._on_results(request, request.scope.get("state", {}).get(_RESULTS_KEY, ()))
 

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from gateway.after_response import after_response, collect, run_queued
+from gateway.after_response import MAX_QUEUED, after_response, collect, run_queued
 
 
 def test_outside_a_request_the_callback_runs_at_once() -> None:
@@ -64,3 +64,14 @@ def test_a_failing_callback_is_logged_and_the_rest_still_run(caplog: pytest.LogC
         run_queued(queue, token)
     assert seen == [2]
     assert "after-response callback failed" in caplog.text
+
+
+def test_a_long_request_runs_its_queue_as_it_fills_up_in_order() -> None:
+    seen: list[int] = []
+    queue, token = collect()
+    for n in range(MAX_QUEUED * 2 + 10):
+        after_response(seen.append, n)
+        assert len(queue) < MAX_QUEUED  # never more held back than the bound
+    assert seen == list(range(MAX_QUEUED * 2))  # the first two full queues ran as they filled
+    run_queued(queue, token)
+    assert seen == list(range(MAX_QUEUED * 2 + 10))
