@@ -93,6 +93,11 @@ def prefers_event_stream(accept: str | None) -> bool:
     return bool(ranked) and min(ranked)[2] == EVENT_STREAM
 
 
+def is_event_stream_request(scope: Scope) -> bool:
+    """Whether the request's ``Accept`` asks for GraphQL over SSE (`prefers_event_stream`)."""
+    return prefers_event_stream(header(scope, b"accept"))
+
+
 def _media_weights(accept: str) -> dict[str, float]:
     weights: dict[str, float] = {}
     for item in accept.split(","):
@@ -191,9 +196,10 @@ class GatewayGraphQL(GraphQL[Any, None]):
         request = Request(scope, receive)
         # The request's metrics wait until its response is sent (`after_response`); a stream's (SSE) are
         # recorded as they happen.
-        collecting = None if prefers_event_stream(header(scope, b"accept")) else collect()
+        streamed = is_event_stream_request(scope)
+        collecting = None if streamed else collect()
         try:
-            response = await self._respond(request)
+            response = await self._respond(request, streamed)
             await response(scope, receive, send)
         finally:
             await request.close()  # closes uploaded files spooled to disk by a multipart request
@@ -202,10 +208,10 @@ class GatewayGraphQL(GraphQL[Any, None]):
             if self._on_results is not None:
                 self._on_results(request, request.scope.get("state", {}).get(_RESULTS_KEY, ()))
 
-    async def _respond(self, request: Request) -> Response:
+    async def _respond(self, request: Request, streamed: bool) -> Response:
         media_type = accepted_media_type(header(request.scope, b"accept"))
         try:
-            if await _is_single_json_post(request):
+            if not streamed and await _is_single_json_post(request):
                 return await self._run_single_json_post(request)
             return await self.run(request)
         except HTTPException as exc:
@@ -378,9 +384,9 @@ _RESULTS_KEY = "graphql_results"
 
 
 async def _is_single_json_post(request: Request) -> bool:
-    """A POST of one JSON object (no batch) asking for a JSON answer, not a stream (`GatewayGraphQL`)."""
+    """A POST of one JSON object (no batch); the caller has checked that it asks for no stream."""
     scope = request.scope
-    if scope["method"] != "POST" or prefers_event_stream(header(scope, b"accept")):
+    if scope["method"] != "POST":
         return False
     if (header(scope, b"content-type") or "").partition(";")[0].strip().lower() != JSON:
         return False

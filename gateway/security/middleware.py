@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.auth.authenticate import bearer_token
 from gateway.headers import header
 from gateway.security.responses import send_error
-from gateway.view import prefers_event_stream
+from gateway.view import is_event_stream_request
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ class RequestTimeoutMiddleware:
         self.app, self.seconds, self.paths = app, seconds, paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in self.paths or _is_event_stream(scope):
+        if scope["type"] != "http" or scope["path"] not in self.paths or is_event_stream_request(scope):
             await self.app(scope, receive, send)
             return
         started = False
@@ -167,8 +167,3 @@ class RequestTimeoutMiddleware:
             if not started:
                 message = f"the request took longer than {self.seconds:g} seconds"
                 await send_error(send, 504, "REQUEST_TIMEOUT", message)
-
-
-def _is_event_stream(scope: Scope) -> bool:
-    """A GraphQL-over-SSE subscription: it streams for as long as the subscriber listens."""
-    return prefers_event_stream(header(scope, b"accept"))

@@ -48,7 +48,7 @@ from gateway.auth.principal import READ, Principal
 from gateway.context import GatewayContext, key_fingerprint
 from gateway.subscriptions.feed import OrderFeed, refused
 from gateway.subscriptions.webhook import FEED_KEY
-from gateway.view import prefers_event_stream
+from gateway.view import is_event_stream_request
 
 GOING_AWAY = 1001
 MESSAGE_TOO_BIG = 1009
@@ -241,4 +241,4 @@ class StreamingTransportRequired(SchemaExtension):
 
 def _plain_http(context: object) -> bool:
     request = getattr(context, "request", None)
-    return isinstance(request, Request) and not prefers_event_stream(request.headers.get("accept"))
+    return isinstance(request, Request) and not is_event_stream_request(request.scope)
