@@ -1,4 +1,4 @@
-"""One request header read straight from the ASGI scope (issue 8).
+"""Request headers: one read straight from the ASGI scope, and what a value we send or log may hold.
 
 starlette's `Headers.get` is `Mapping.get`: a header the request does not carry is found missing by a
 `KeyError` raised and caught, which costs microseconds, and a request is asked for the same few headers
@@ -18,3 +18,9 @@ def header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return str(value.decode("latin-1"))
     return None
+
+
+def is_printable_ascii(value: str) -> bool:
+    """Whether `value` is printable ASCII, space included (" " to "~"): for ASCII text that is exactly what
+    `str.isprintable` accepts, checked without a Python loop over the characters."""
+    return value.isascii() and value.isprintable()

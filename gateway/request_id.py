@@ -19,6 +19,7 @@ from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.headers import is_printable_ascii
 from gateway.security.redaction import RedactingFilter
 
 HEADER = "X-Request-Id"
@@ -42,13 +43,8 @@ def current_request_id() -> str | None:
 
 def is_sane(value: str | None) -> bool:
     """Whether a caller's id may be kept: 1-128 visible ASCII characters (no spaces, no control chars)."""
-    # For ASCII text `isprintable` is " " to "~"; the space is refused on its own.
     return (
-        value is not None
-        and 0 < len(value) <= MAX_LENGTH
-        and value.isascii()
-        and value.isprintable()
-        and " " not in value
+        value is not None and 0 < len(value) <= MAX_LENGTH and is_printable_ascii(value) and " " not in value
     )
 
 

@@ -37,6 +37,7 @@ from gateway.backend.errors import (
     UnauthorizedError,
     error_from_response,
 )
+from gateway.headers import is_printable_ascii
 
 if TYPE_CHECKING:
     from gateway.backend.upstream import UpstreamResponse
@@ -476,8 +477,7 @@ def _check_headers(call: Call, api_key: str | None) -> None:
 
 
 def _is_header_safe(value: str | None) -> bool:
-    """Printable ASCII only (space included): for ASCII text, ``isprintable`` is exactly " " to "~"."""
-    return bool(value) and value is not None and value.isascii() and value.isprintable()
+    return bool(value) and is_printable_ascii(value or "")
 
 
 def _retry_after(exc: BackendError) -> float | None:

@@ -31,6 +31,7 @@ from strawberry.extensions import SchemaExtension
 
 from gateway.after_response import after_response
 from gateway.backend import RequestEvent
+from gateway.headers import is_printable_ascii
 from gateway.metrics import GatewayMetrics, ObservedOperation, observe_operation
 
 if TYPE_CHECKING:
@@ -229,6 +230,6 @@ def _headers(context: object) -> Mapping[str, str]:
 def _client_label(headers: Mapping[str, str], name: str) -> str | None:
     """A caller-sent client label, kept only when short and printable (it reaches logs and traces)."""
     value = headers.get(name)
-    if not value or len(value) > _MAX_CLIENT_LENGTH or not all(" " <= ch <= "~" for ch in value):
+    if not value or len(value) > _MAX_CLIENT_LENGTH or not is_printable_ascii(value):
         return None
     return value
