@@ -185,8 +185,8 @@ class Loader(Generic[K, V]):
 
     @property
     def _loader(self) -> DataLoader[Any, Any]:
-        """The aiodataloader, made on first use: a request builds six loaders and most use one or none
-        (making one inspects its batch function, a few microseconds each)."""
+        """The aiodataloader, made on first use: a loader that is only primed or peeked at never needs one
+        (making one inspects its batch function, a few microseconds)."""
         if self._made is None:
             self._made = _DataLoader(self._batcher.run, loop=self._loop, cache_map=self._futures)
         return self._made
@@ -204,7 +204,7 @@ class Loader(Generic[K, V]):
     def prefetch(self, keys: Iterable[K]) -> asyncio.Future[list[V | BaseException]]:
         """Load `keys` as one batch; the future settles when every one has (failures are not raised here,
         `peek` raises them to the field that asks). It wraps the loader's own futures: no task per key."""
-        return asyncio.gather(*(self._loader.load(key) for key in keys), return_exceptions=True)
+        return asyncio.gather(*(self.load(key) for key in keys), return_exceptions=True)
 
     def peek(self, key: K) -> V | None:
         """The object for `key` if this request already has it (raising the error its fetch raised), else
